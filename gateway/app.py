@@ -1,0 +1,205 @@
+"""The composition root: wires sessions, publisher, health and status; owns shutdown.
+
+Lifecycle: start (embedded Redis, simulators, writer, sessions, health), run
+until SIGTERM/SIGINT, then stop reading, flush what is buffered to Redis
+within a bounded time, and close everything it started. A second signal exits
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from gateway.config import Config, UpstreamConfig, api_key
+from gateway.embedded import EmbeddedValkey
+from gateway.health import HealthServer, readiness
+from gateway.publish.healthhash import HealthHash
+from gateway.publish.resp import StreamEncoder
+from gateway.publish.writer import StreamWriter
+from gateway.redisurl import parse as parse_redis_url
+from gateway.redisurl import redact
+from gateway.registry import make_bridge, simulator_module
+from gateway.session import Session, SessionPolicy
+from gateway.statusline import RateMeter, format_status
+from gateway.topics import parse_topic
+from gateway.transport import WebsocketsTransport
+
+log = logging.getLogger("feedgate")
+
+#: Seconds SIGTERM waits for buffered events to reach Redis.
+FLUSH_TIMEOUT = 10.0
+
+
+def policy_of(upstream: UpstreamConfig) -> SessionPolicy:
+    """The session timing and size limits an upstream's config asks for."""
+    return SessionPolicy(
+        watchdog=upstream.watchdog,
+        min_connect_interval=upstream.min_connect_interval,
+        backoff_initial=upstream.backoff_initial,
+        backoff_max=upstream.backoff_max,
+        open_timeout=upstream.open_timeout,
+        max_frame_bytes=upstream.max_frame_bytes,
+    )
+
+
+class Gateway:
+    """One running gateway process."""
+
+    def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self._environ = os.environ if environ is None else environ
+        self._stop = asyncio.Event()
+        self._embedded: EmbeddedValkey | None = None
+        self._simulators: list[Any] = []
+        self.sessions: list[Session] = []
+        self.writer: StreamWriter | None = None
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (first signal); a second one exits at once."""
+        if self._stop.is_set():
+            log.warning("second signal: exiting now")
+            os._exit(1)
+        log.info("stopping: flushing buffered events to redis")
+        self._stop.set()
+
+    async def run(self) -> int:
+        try:
+            return await self._run()
+        finally:
+            for simulator in self._simulators:
+                await simulator.stop()
+            if self._embedded is not None:
+                await asyncio.to_thread(self._embedded.stop)
+
+    async def _run(self) -> int:
+        config = self.config
+        redis_url = config.redis.url
+        if redis_url is None:
+            self._embedded = EmbeddedValkey(config.redis.embedded)
+            redis_url = await asyncio.to_thread(self._embedded.start)
+        log.info("publishing to %s", redact(redis_url))
+        writer = StreamWriter(
+            parse_redis_url(redis_url),
+            StreamEncoder(config.streams.maxlen_for),
+            max_buffer=config.redis.max_buffer,
+            max_batch=config.redis.max_batch,
+        )
+        self.writer = writer
+        for name, upstream in config.upstreams.items():
+            self.sessions.append(await self._session(name, upstream, writer))
+
+        def report() -> dict[str, Any]:
+            return readiness(self.sessions, writer, time.time_ns())
+
+        host, _, port = config.health.listen.rpartition(":")
+        health = HealthServer(host, int(port), report)
+        await health.start()
+        instance = config.health.instance or socket.gethostname()
+        health_hash = HealthHash(redis_url, instance, report, config.health.hash_ttl)
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop)
+
+        tasks = [asyncio.create_task(writer.run(), name="writer")]
+        tasks += [asyncio.create_task(s.run(), name=f"session:{s.name}") for s in self.sessions]
+        helpers = [
+            asyncio.create_task(self._every(config.health.hash_interval, health_hash.refresh)),
+        ]
+        if config.status.enabled:
+            helpers.append(asyncio.create_task(self._status_line(writer)))
+        try:
+            await self._stop.wait()
+        finally:
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*(s.stop() for s in self.sessions), return_exceptions=True)
+            drained = await writer.close(FLUSH_TIMEOUT)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, *helpers, return_exceptions=True)
+            await health.close()
+            await health_hash.close()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        log.info("stopped (%s)", "all events written" if drained else "some events NOT written")
+        return 0 if drained else 1
+
+    async def _session(self, name: str, upstream: UpstreamConfig, writer: StreamWriter) -> Session:
+        key = api_key(upstream, self._environ)
+        url = upstream.url
+        if upstream.simulator == "always" or (upstream.simulator == "auto" and key is None):
+            simulator = simulator_module(upstream.protocol).demo(upstream.simulator_rate)
+            await simulator.start()
+            self._simulators.append(simulator)
+            url, key = simulator.url, None
+            why = f"no {upstream.api_key_env} set" if upstream.simulator == "auto" else "config"
+            log.info("%s: %s, using the built-in %s simulator at %s", name, why,
+                     upstream.protocol, url)  # fmt: skip
+        bridge = make_bridge(upstream.protocol, name, key)
+        topics = [parse_topic(t) for t in upstream.topics]
+        return Session(
+            name,
+            bridge,
+            url,
+            topics,
+            writer.submit,
+            transport=WebsocketsTransport(),
+            policy=policy_of(upstream),
+        )
+
+    @staticmethod
+    async def _every(seconds: float, action: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await action()
+            await asyncio.sleep(seconds)
+
+    async def _status_line(self, writer: StreamWriter) -> None:
+        meter = RateMeter()
+        stream = sys.stderr
+        tty = stream.isatty()
+        interval = self.config.status.interval if tty else self.config.status.log_interval
+        meter.rates(writer.stats.written, time.monotonic())
+        while True:
+            await asyncio.sleep(interval)
+            rates = meter.rates(writer.stats.written, time.monotonic())
+            width = os.get_terminal_size(stream.fileno()).columns if tty else None
+            line = format_status(
+                rates,
+                writer.stats.lag_ns / 1e6,
+                writer.pending,
+                writer.connected,
+                [(s.name, s.state) for s in self.sessions],
+                width,
+            )
+            stream.write(f"\r\x1b[K{line}" if tty else f"{line}\n")
+            stream.flush()
+
+
+def run(config: Config) -> int:
+    """Run the gateway on uvloop until stopped; returns the exit code."""
+    import uvloop
+
+    gateway = Gateway(config)
+    return uvloop.run(gateway.run())
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The websockets library logs handshake details at DEBUG; keep it quiet.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+__all__ = ["Gateway", "configure_logging", "run"]

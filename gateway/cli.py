@@ -1,0 +1,125 @@
+"""The ``feedgate`` command: argument parsing only; the work lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from gateway.config import Config, load_config
+from gateway.errors import FeedgateError
+from gateway.registry import SIMULATORS, simulator_module
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedgate", description="Bridge crypto market-data feeds to Redis Streams."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the gateway")
+    _config_option(run)
+    run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    sim = commands.add_parser("sim", help="run an upstream protocol simulator on 127.0.0.1")
+    protocols = sim.add_subparsers(dest="protocol", required=True, metavar="PROTOCOL")
+    for protocol in SIMULATORS:
+        simulator_module(protocol).add_arguments(
+            protocols.add_parser(protocol, help=f"the {protocol} protocol")
+        )
+
+    health = commands.add_parser("health", help="exit 0 if the gateway is ready, else 1")
+    _config_option(health)
+    health.add_argument("--url", help="readiness URL (default: from health.listen)")
+    health.add_argument("--timeout", type=float, default=3.0)
+    health.add_argument("-v", "--verbose", action="store_true", help="print the report")
+
+    topics = commands.add_parser("topics", help="list streams with length and last entry time")
+    _config_option(topics)
+    _redis_option(topics)
+
+    tail = commands.add_parser("tail", help="print new entries of a topic as they arrive")
+    tail.add_argument("topic")
+    _config_option(tail)
+    _redis_option(tail)
+    tail.add_argument("--from-start", action="store_true", help="print existing entries first")
+    tail.add_argument("--count", type=int, default=0, help="exit after N entries (0: never)")
+    tail.add_argument("--json", action="store_true", help="one JSON object per entry")
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML config (default: built in)")
+
+
+def _redis_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", metavar="URL", help="Redis URL (default: REDIS_URL, config)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except FeedgateError as exc:
+        print(f"feedgate: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sim":
+        module = simulator_module(args.protocol)
+        return int(module.run(module.config_from_args(args)))
+    config = load_config(args.config)
+    if args.command == "run":
+        from gateway import app
+
+        app.configure_logging(args.log_level)
+        return app.run(config)
+    if args.command == "health":
+        return _health(config, args)
+    from gateway import inspector  # redis-py is only needed by these commands
+
+    url = args.redis or _redis_url(config)
+    if args.command == "topics":
+        return inspector.print_topics(url)
+    return inspector.tail(url, args.topic, args.from_start, args.count, args.json)
+
+
+def _redis_url(config: Config) -> str:
+    if config.redis.url is not None:
+        return config.redis.url
+    return f"redis://127.0.0.1:{config.redis.embedded.port}/0"
+
+
+def _health(config: Config, args: argparse.Namespace) -> int:
+    url = args.url
+    if url is None:
+        host, _, port = config.health.listen.rpartition(":")
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        url = f"http://{host}:{port}/readyz"
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            body = response.read()
+            ok = response.status == 200
+    except urllib.error.HTTPError as exc:
+        body, ok = exc.read(), False
+    except (OSError, ValueError) as exc:
+        print(f"feedgate health: {url} unreachable: {exc}", file=sys.stderr)
+        return 1
+    if args.verbose:
+        print(json.dumps(json.loads(body or b"{}"), indent=2, sort_keys=True))
+    elapsed = (time.monotonic() - started) * 1000
+    print(f"{'ready' if ok else 'NOT ready'} ({url}, {elapsed:.0f} ms)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

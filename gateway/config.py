@@ -1,0 +1,218 @@
+"""feedgate's configuration: one TOML file plus environment overrides.
+
+This is the only module that reads files or environment variables for
+configuration. Every table is a frozen msgspec Struct that refuses unknown
+keys, so a typo fails at start with a message naming the key. Secrets are
+never stored inline: an upstream names the environment variable that holds
+its key (``api_key_env``), and the key is read only when a session starts.
+Every key is documented in ``docs/config.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from gateway.bridge import Secret
+from gateway.errors import ConfigError
+from gateway.redisurl import parse as parse_redis_url
+from gateway.redisurl import redact
+from gateway.topics import parse_topic
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class EmbeddedRedis(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The Valkey server feedgate starts when no Redis URL is configured."""
+
+    port: int = 6399
+    data_dir: str = "var/valkey"
+    appendonly: bool = True
+
+
+class RedisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Where events are published. ``REDIS_URL`` overrides ``url``."""
+
+    url: str | None = None
+    embedded: EmbeddedRedis = msgspec.field(default_factory=EmbeddedRedis)
+    max_buffer: int = 1_000_000
+    max_batch: int = 20_000
+
+    def __repr__(self) -> str:
+        url = None if self.url is None else redact(self.url)
+        return f"RedisConfig(url={url!r}, embedded={self.embedded!r})"
+
+
+class HealthConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The HTTP health endpoints and the health hash kept in Redis."""
+
+    listen: str = "127.0.0.1:8080"
+    instance: str = ""  # empty: the host name
+    hash_interval: float = 5.0
+    hash_ttl: float = 15.0
+
+
+class StreamsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Stream retention: ``XADD … MAXLEN ~ n`` per channel."""
+
+    maxlen: int = 100_000
+    maxlen_by_channel: dict[str, int] = msgspec.field(default_factory=dict)
+
+    def maxlen_for(self, channel: str) -> int:
+        """The retention bound for streams of ``channel``."""
+        return self.maxlen_by_channel.get(channel, self.maxlen)
+
+
+class StatusConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The live status line on standard error."""
+
+    enabled: bool = True
+    interval: float = 1.0  # seconds between refreshes on a terminal
+    log_interval: float = 10.0  # seconds between lines when not a terminal
+
+
+class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One upstream connection: its protocol, endpoint, credentials and topics."""
+
+    protocol: str
+    url: str
+    topics: list[str] = msgspec.field(default_factory=list)
+    api_key_env: str | None = None
+    simulator: Literal["auto", "always", "never"] = "never"
+    simulator_rate: float = 20.0
+    watchdog: float = 70.0
+    min_connect_interval: float = 5.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    open_timeout: float = 10.0
+    max_frame_bytes: int = 4 * 1024 * 1024
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration."""
+
+    redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
+    health: HealthConfig = msgspec.field(default_factory=HealthConfig)
+    streams: StreamsConfig = msgspec.field(default_factory=StreamsConfig)
+    status: StatusConfig = msgspec.field(default_factory=StatusConfig)
+    upstreams: dict[str, UpstreamConfig] = msgspec.field(default_factory=dict)
+
+
+def default_config_text() -> str:
+    """The bundled default configuration (``gateway/default.toml``)."""
+    return resources.files("gateway").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and apply environment overrides; raises ConfigError naming the key."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        source, text = "default config", default_config_text()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read the config file: {exc.strerror}") from exc
+    return parse_config(text, source, env)
+
+
+def parse_config(text: str, source: str, environ: Mapping[str, str]) -> Config:
+    """Parse TOML text into a validated Config."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    upstreams = data.pop("upstreams", {})
+    if not isinstance(upstreams, dict):
+        raise ConfigError(f"{source}: upstreams: expected a table of [upstreams.<name>] tables")
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_key_message(str(exc), '')}") from None
+    converted: dict[str, UpstreamConfig] = {}
+    for name, table in upstreams.items():
+        try:
+            converted[name] = msgspec.convert(table, UpstreamConfig)
+        except msgspec.ValidationError as exc:
+            message = _key_message(str(exc), f"upstreams.{name}")
+            raise ConfigError(f"{source}: {message}") from None
+    config = msgspec.structs.replace(config, upstreams=converted)
+    redis_url = environ.get("REDIS_URL") or None
+    if redis_url is not None:
+        config = msgspec.structs.replace(
+            config, redis=msgspec.structs.replace(config.redis, url=redis_url)
+        )
+    _validate(config, source)
+    return config
+
+
+def _key_message(message: str, prefix: str) -> str:
+    """Rewrite msgspec's ``… - at `$.a.b``` into ``prefix.a.b: …`` so the key comes first."""
+    text, sep, where = message.rpartition(" - at `$")
+    key = where.rstrip("`") if sep else ""
+    key = f"{prefix}{key}" if prefix else key.lstrip(".")
+    if not sep and not prefix:
+        return message
+    return f"{key or prefix}: {text if sep else message}"
+
+
+def _validate(config: Config, source: str) -> None:
+    def fail(key: str, problem: str) -> None:
+        raise ConfigError(f"{source}: {key}: {problem}")
+
+    if config.redis.url is not None:
+        try:
+            parse_redis_url(config.redis.url)
+        except ConfigError as exc:
+            fail("redis.url", str(exc))
+    if not 0 < config.redis.embedded.port < 65536:
+        fail("redis.embedded.port", "must be a TCP port (1-65535)")
+    if config.redis.max_buffer < 1 or config.redis.max_batch < 1:
+        fail("redis.max_buffer", "max_buffer and max_batch must be at least 1")
+    host, _, port = config.health.listen.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        fail("health.listen", f"expected host:port, got {config.health.listen!r}")
+    if config.streams.maxlen < 1:
+        fail("streams.maxlen", "must be at least 1")
+    for channel, maxlen in config.streams.maxlen_by_channel.items():
+        if maxlen < 1:
+            fail(f"streams.maxlen_by_channel.{channel}", "must be at least 1")
+    if config.status.interval <= 0 or config.status.log_interval <= 0:
+        fail("status.interval", "intervals must be positive")
+    for name, upstream in config.upstreams.items():
+        key = f"upstreams.{name}"
+        if not re.fullmatch(r"[a-z0-9_-]+", name):
+            fail(key, "upstream names are lower-case letters, digits, '-' and '_'")
+        if not upstream.url.startswith(("ws://", "wss://")):
+            fail(f"{key}.url", f"must start with ws:// or wss://, got {upstream.url!r}")
+        if upstream.api_key_env is not None and not _ENV_NAME.match(upstream.api_key_env):
+            fail(f"{key}.api_key_env", "must name an environment variable, not hold a key")
+        for field in ("watchdog", "min_connect_interval", "backoff_initial", "backoff_max",
+                      "open_timeout"):  # fmt: skip
+            if getattr(upstream, field) <= 0:
+                fail(f"{key}.{field}", "must be positive")
+        if upstream.backoff_max < upstream.backoff_initial:
+            fail(f"{key}.backoff_max", "must be at least backoff_initial")
+        if upstream.max_frame_bytes < 1024:
+            fail(f"{key}.max_frame_bytes", "must be at least 1024")
+        for index, topic in enumerate(upstream.topics):
+            try:
+                parse_topic(topic)
+            except ValueError as exc:
+                fail(f"{key}.topics[{index}]", str(exc))
+
+
+def api_key(upstream: UpstreamConfig, environ: Mapping[str, str] | None = None) -> Secret | None:
+    """The upstream's key from the environment variable it names, if set and non-empty."""
+    if upstream.api_key_env is None:
+        return None
+    value = (os.environ if environ is None else environ).get(upstream.api_key_env, "").strip()
+    return Secret(value) if value else None

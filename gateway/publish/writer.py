@@ -1,0 +1,220 @@
+"""The Redis Streams writer: batches events per loop turn into one pipelined write.
+
+``submit`` is synchronous and never blocks the caller: events join a bounded
+buffer and the writer task sends everything buffered as one RESP payload, then
+reads all replies in bulk with hiredis. While Redis is unreachable the buffer
+keeps filling (up to its bound), and everything is written in order once the
+connection is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+
+import hiredis
+
+from gateway.errors import PublishError
+from gateway.events import Event
+from gateway.publish.resp import StreamEncoder, command
+from gateway.redisurl import RedisTarget
+
+log = logging.getLogger("feedgate.publish")
+
+READ_SIZE = 1 << 16
+
+
+class WriterStats:
+    """Counters the status line, health checks and tests read."""
+
+    def __init__(self) -> None:
+        self.written: Counter[str] = Counter()  # acknowledged entries per topic
+        self.errors: Counter[str] = Counter()  # entries Redis refused, per topic
+        self.dropped: Counter[str] = Counter()  # entries dropped because the buffer was full
+        self.lag_ns = 0  # receive → acknowledged, for the newest entry of the last batch
+        self.batches = 0
+        self.last_ack_ns = 0
+
+
+class StreamWriter:
+    """Writes events to Redis Streams over one raw RESP connection."""
+
+    def __init__(
+        self,
+        target: RedisTarget,
+        encoder: StreamEncoder,
+        *,
+        max_buffer: int = 1_000_000,
+        max_batch: int = 20_000,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._target = target
+        self._encoder = encoder
+        self._max_buffer = max_buffer
+        self._max_batch = max_batch
+        self._connect_timeout = connect_timeout
+        self._buffer: deque[Event] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._done = asyncio.Event()
+        self.connected = False
+        self.stats = WriterStats()
+
+    # --- producer side (synchronous, hot path) -------------------------------
+
+    def submit(self, events: Sequence[Event]) -> None:
+        """Queue events for writing; never awaits."""
+        buffer = self._buffer
+        buffer.extend(events)
+        overflow = len(buffer) - self._max_buffer
+        if overflow > 0:
+            for _ in range(overflow):
+                self.stats.dropped[buffer.popleft().topic] += 1
+            log.warning("publish buffer full: dropped %d oldest entries", overflow)
+        self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        """Events waiting to be written."""
+        return len(self._buffer)
+
+    # --- writer task ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, write, and reconnect with capped backoff until closed and drained."""
+        try:
+            await self._run()
+        finally:
+            self._done.set()
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while not (self._closing and not self._buffer):
+            try:
+                reader, writer = await self._connect()
+            except (TimeoutError, OSError, PublishError) as exc:
+                log.warning("redis unreachable (%s); retrying in %.1fs", exc, delay)
+                await self._pause(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
+            self.connected = True
+            log.info("connected to redis at %s:%d", self._target.host, self._target.port)
+            try:
+                await self._pump(reader, writer)
+            except (OSError, PublishError, asyncio.IncompleteReadError) as exc:
+                log.warning("redis connection lost (%s); reconnecting", exc)
+            finally:
+                self.connected = False
+                writer.close()
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wait_closing(), delay)
+
+    async def _wait_closing(self) -> None:
+        while not self._closing:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        t = self._target
+        context = ssl.create_default_context() if t.tls else None
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(t.host, t.port, ssl=context), self._connect_timeout
+        )
+        hello: list[bytes] = []
+        if t.password is not None:
+            if t.username:
+                hello.append(command("AUTH", t.username, t.password.reveal()))
+            else:
+                hello.append(command("AUTH", t.password.reveal()))
+        if t.db:
+            hello.append(command("SELECT", t.db))
+        if hello:
+            writer.write(b"".join(hello))
+            parser = hiredis.Reader()
+            for _ in hello:
+                reply = await self._read_one(reader, parser)
+                if isinstance(reply, hiredis.ReplyError):
+                    writer.close()
+                    # The reply names the failure (e.g. WRONGPASS) but never echoes the secret.
+                    raise PublishError(f"redis refused the connection setup: {reply}")
+        return reader, writer
+
+    @staticmethod
+    async def _read_one(reader: asyncio.StreamReader, parser: hiredis.Reader) -> object:
+        while (reply := parser.gets()) is False:
+            data = await reader.read(READ_SIZE)
+            if not data:
+                raise PublishError("redis closed the connection")
+            parser.feed(data)
+        return reply
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        parser = hiredis.Reader()
+        buffer = self._buffer
+        stats = self.stats
+        while True:
+            if not buffer:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            count = min(len(buffer), self._max_batch)
+            batch = [buffer.popleft() for _ in range(count)]
+            try:
+                writer.write(self._encoder.encode(batch))
+                errors = await self._read_replies(reader, parser, count)
+            except BaseException:
+                buffer.extendleft(reversed(batch))  # nothing lost: retried in order
+                raise
+            now = time.time_ns()
+            stats.batches += 1
+            stats.last_ack_ns = now
+            stats.lag_ns = now - getattr(batch[-1], "recv_ts", getattr(batch[-1], "ts", now))
+            written = stats.written
+            for event in batch:
+                written[event.topic] += 1
+            for index, reply in errors:
+                topic = batch[index].topic
+                written[topic] -= 1
+                stats.errors[topic] += 1
+                log.error("redis refused an entry for %s: %s", topic, reply)
+
+    @staticmethod
+    async def _read_replies(
+        reader: asyncio.StreamReader, parser: hiredis.Reader, count: int
+    ) -> list[tuple[int, object]]:
+        errors: list[tuple[int, object]] = []
+        seen = 0
+        while seen < count:
+            data = await reader.read(READ_SIZE)
+            if not data:
+                raise PublishError("redis closed the connection")
+            parser.feed(data)
+            while (reply := parser.gets()) is not False:
+                if isinstance(reply, hiredis.ReplyError):
+                    errors.append((seen, reply))
+                seen += 1
+        return errors
+
+    async def close(self, timeout: float = 5.0) -> bool:
+        """Stop after writing what is buffered, waiting at most ``timeout``; True if drained.
+
+        The caller cancels the ``run`` task afterwards if it has not ended.
+        """
+        self._closing = True
+        self._wakeup.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._done.wait(), timeout)
+        drained = not self._buffer
+        if not drained:
+            log.error("shutdown: %d entries were not written to redis", len(self._buffer))
+        return drained

@@ -1,0 +1,49 @@
+"""The one place that maps protocol names to bridges and simulators.
+
+Implementations are imported lazily by name, so the gateway core never imports
+a specific bridge, and a protocol's dependencies load only when it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from gateway.bridge import Bridge, Secret
+from gateway.errors import ConfigError
+
+#: protocol name → "module:attribute" of its Bridge class.
+BRIDGES: dict[str, str] = {
+    "cryptocompare": "bridges.cryptocompare.adapter:CryptoCompareBridge",
+}
+#: protocol name → module of its simulator (``CryptoCompareSimulator``-shaped API).
+SIMULATORS: dict[str, str] = {
+    "cryptocompare": "bridges.cryptocompare.sim",
+}
+
+
+def _load(path: str) -> Any:
+    module, _, attribute = path.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
+
+
+def make_bridge(protocol: str, upstream: str, api_key: Secret | None) -> Bridge:
+    """A new bridge for ``protocol``; raises ConfigError for an unknown protocol."""
+    path = BRIDGES.get(protocol)
+    if path is None:
+        raise ConfigError(
+            f"upstreams.{upstream}.protocol: unknown protocol {protocol!r} "
+            f"(known: {', '.join(sorted(BRIDGES))})"
+        )
+    factory: Callable[[str, Secret | None], Bridge] = _load(path)
+    return factory(upstream, api_key)
+
+
+def simulator_module(protocol: str) -> Any:
+    """The simulator module for ``protocol``; raises ConfigError if there is none."""
+    path = SIMULATORS.get(protocol)
+    if path is None:
+        raise ConfigError(f"no built-in simulator speaks the {protocol!r} protocol")
+    return _load(path)

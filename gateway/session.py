@@ -1,0 +1,318 @@
+"""One upstream connection: connect, subscribe, pump frames, reconnect.
+
+The session shuttles frames between a ``Transport`` connection and a sans-I/O
+``Bridge`` and hands the bridge's events to the sink (the publisher) without
+awaiting anything per event. It knows no venue: reconnect pacing, backoff and
+the watchdog are generic, and what a frame means is the bridge's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from gateway.bridge import (
+    Bridge,
+    DecodeError,
+    Heartbeat,
+    Signal,
+    Subscribed,
+    SubscribeFailed,
+    Unsubscribed,
+    UpstreamError,
+    Welcome,
+)
+from gateway.core.backoff import Backoff, ConnectPacer
+from gateway.errors import ConnectError, ConnectionClosed
+from gateway.events import Event, Gap, Status
+from gateway.topics import Topic
+from gateway.transport import Connection, Transport
+
+EventSink = Callable[[list[Event]], None]
+"""Takes a batch of events; must copy what it keeps (the list is reused)."""
+
+#: Least seconds between two log lines about the same kind of bad frame.
+DECODE_LOG_INTERVAL = 60.0
+
+
+class SessionPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Timing and size limits of one upstream session."""
+
+    watchdog: float = 70.0
+    min_connect_interval: float = 5.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    open_timeout: float = 10.0
+    max_frame_bytes: int = 4 * 1024 * 1024
+
+
+class SessionState:
+    """What health checks, the status line and tests read about a session."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        self.wanted = tuple(topics)
+        self.connected = False
+        self.subscribed: set[str] = set()
+        self.failed: dict[str, str] = {}
+        self.last_frame_ns = 0
+        self.connects = 0
+        self.frames = 0
+        self.fatal: str | None = None
+        self.limits: dict[str, int] = {}
+        self.decode_errors: Counter[str] = Counter()
+
+
+class _Fatal(Exception):
+    """Retrying this upstream cannot help; the session stops."""
+
+
+class Session:
+    """Runs one upstream connection until stopped or fatally refused."""
+
+    def __init__(
+        self,
+        name: str,
+        bridge: Bridge,
+        url: str,
+        topics: Sequence[Topic],
+        sink: EventSink,
+        *,
+        transport: Transport,
+        policy: SessionPolicy,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.name = name
+        self._bridge = bridge
+        self._url = url
+        self._topics = list(topics)
+        self._sink = sink
+        self._transport = transport
+        self._policy = policy
+        self._backoff = Backoff(policy.backoff_initial, policy.backoff_max, rng)
+        self._pacer = ConnectPacer(policy.min_connect_interval)
+        self._stop = asyncio.Event()
+        self._connection: Connection | None = None
+        self._at_least = 0.0
+        self._decode_logged: dict[str, float] = {}
+        self.watchdog = policy.watchdog
+        self.state = SessionState([t.name for t in topics])
+        self.log = logging.getLogger(f"feedgate.session.{name}")
+        for topic in self._topics:
+            bridge.check_topic(topic)
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and pump until ``stop``; reconnect with paced, jittered backoff."""
+        delay = 0.0
+        down_since: int | None = None
+        while not self._stop.is_set():
+            wait = self._pacer.wait_before_connect(time.monotonic(), max(delay, self._at_least))
+            self._at_least = 0.0
+            if wait > 0:
+                self.log.info("connecting in %.1fs", wait)
+                if await self._stopped_within(wait):
+                    break
+            self._pacer.connecting(time.monotonic())
+            try:
+                connection = await self._transport.connect(
+                    self._bridge.handshake(self._url),
+                    max_size=self._policy.max_frame_bytes,
+                    open_timeout=self._policy.open_timeout,
+                )
+            except ConnectError as exc:
+                self.log.warning("connect to %s failed: %s", self._url, exc)
+                self._status("connect_failed", message=str(exc))
+                if exc.status in (401, 403):
+                    self._give_up(f"handshake refused with HTTP {exc.status}")
+                    break
+                if exc.status == 429:
+                    self._at_least = self._policy.backoff_max
+                delay = self._backoff.next_delay()
+                continue
+            try:
+                await self._serve(connection, down_since)
+            except _Fatal:
+                break
+            except ConnectionClosed as exc:
+                if not self._stop.is_set():
+                    self.log.warning("connection lost: %s", exc)
+                    self._status("disconnected", message=str(exc))
+            except Exception:
+                # A bug must not end the process: log it, count it, reconnect.
+                self.log.exception("internal error on this connection; reconnecting")
+                self.state.decode_errors["internal_error"] += 1
+                self._status("disconnected", message="internal error")
+            finally:
+                self._connection = None
+                self.state.connected = False
+                self.state.subscribed.clear()
+                with contextlib.suppress(Exception):
+                    connection.abort()
+            down_since = time.time_ns()
+            delay = self._backoff.next_delay()
+        self._status("stopped")
+
+    async def stop(self) -> None:
+        """Stop reading and close the connection politely."""
+        self._stop.set()
+        connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2.0)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _give_up(self, reason: str) -> None:
+        self.state.fatal = reason
+        self.log.error("giving up on this upstream: %s", reason)
+        self._status("fatal", message=reason)
+
+    # --- one connection -----------------------------------------------------------
+
+    async def _serve(self, connection: Connection, down_since: int | None) -> None:
+        state = self.state
+        self._connection = connection
+        state.connected = True
+        state.connects += 1
+        state.last_frame_ns = time.time_ns()
+        self.log.info("connected to %s", self._url)
+        self._status("connected")
+        self._bridge.connection_made()
+        for frame in self._bridge.subscribe(self._topics):
+            await connection.send(frame)
+        if down_since is not None:
+            self._announce_gap(down_since, time.time_ns())
+        watchdog = asyncio.create_task(self._watchdog(connection))
+        try:
+            await self._pump(connection)
+        finally:
+            watchdog.cancel()
+
+    async def _pump(self, connection: Connection) -> None:
+        """The hot loop: no await per event, one ``sink`` call per frame with events."""
+        bridge = self._bridge
+        sink = self._sink
+        state = self.state
+        recv = connection.recv
+        clock = time.time_ns
+        events: list[Event] = []
+        signals: list[Signal] = []
+        while True:
+            frame = await recv()
+            now = clock()
+            state.last_frame_ns = now
+            state.frames += 1
+            bridge.feed(frame, now, events, signals)
+            if events:
+                sink(events)
+                events.clear()
+            if signals:
+                self._handle(signals, connection)
+                signals.clear()
+
+    async def _watchdog(self, connection: Connection) -> None:
+        limit = self._policy.watchdog
+        period = min(1.0, limit / 4)
+        while True:
+            await asyncio.sleep(period)
+            silent = (time.time_ns() - self.state.last_frame_ns) / 1e9
+            if silent > limit:
+                self.log.warning("no frame for %.1fs (watchdog %.1fs): reconnecting", silent, limit)
+                self._status("watchdog", message=f"no frame for {silent:.1f}s")
+                connection.abort()
+                return
+
+    # --- signals ------------------------------------------------------------------
+
+    def _handle(self, signals: list[Signal], connection: Connection) -> None:
+        state = self.state
+        for signal in signals:
+            match signal:
+                case Heartbeat():
+                    pass
+                case Subscribed(topic=topic):
+                    state.subscribed.add(topic)
+                    state.failed.pop(topic, None)
+                    self._backoff.reset()
+                case Unsubscribed(topic=topic):
+                    state.subscribed.discard(topic)
+                case SubscribeFailed(topic=topic, code=code, reason=reason):
+                    state.failed[topic] = f"{code}: {reason}"
+                    self.log.warning("upstream refused %s: %s: %s", topic, code, reason)
+                    self._status("subscribe_failed", code=code, message=reason, subject=topic)
+                case Welcome(server=server, limits=limits):
+                    state.limits = dict(limits)
+                    self.log.info("welcome from server %r; limits %s", server, state.limits)
+                case UpstreamError(code=code, message=message, fatal=fatal, backoff=backoff):
+                    self.log.error("upstream error %s: %s", code, message)
+                    self._status("error", code=code, message=message)
+                    self._at_least = max(self._at_least, backoff)
+                    if fatal:
+                        self._give_up(f"{code}: {message}")
+                        connection.abort()
+                        raise _Fatal(message)
+                case DecodeError(kind=kind, detail=detail):
+                    self._count_decode_error(kind, detail)
+
+    def _count_decode_error(self, kind: str, detail: str) -> None:
+        """Count every bad frame; log the first of a kind, then at most once a minute."""
+        count = self.state.decode_errors
+        count[kind] += 1
+        now = time.monotonic()
+        last = self._decode_logged.get(kind)
+        if last is None or now - last >= DECODE_LOG_INTERVAL:
+            self._decode_logged[kind] = now
+            self.log.warning("bad frame (%s, %d so far): %.200s", kind, count[kind], detail)
+
+    # --- events the session itself publishes ---------------------------------------
+
+    def _status(
+        self, state: str, *, code: str = "", message: str = "", subject: str | None = None
+    ) -> None:
+        now = time.time_ns()
+        self._sink(
+            [
+                Status(
+                    topic=f"status.{self.name}",
+                    source=self.name,
+                    ts=now,
+                    state=state,
+                    code=code,
+                    message=message,
+                    subject=subject,
+                )
+            ]
+        )
+
+    def _announce_gap(self, from_ts: int, to_ts: int) -> None:
+        """After a reconnect, tell every topic's readers data may be missing."""
+        self._sink(
+            [
+                Gap(
+                    topic=topic.name,
+                    source=self.name,
+                    exchange=topic.exchange,
+                    base=topic.base,
+                    quote=topic.quote,
+                    ts=to_ts,
+                    recv_ts=to_ts,
+                    reason="reconnect",
+                    from_ts=from_ts,
+                    to_ts=to_ts,
+                )
+                for topic in self._topics
+            ]
+        )

@@ -1,0 +1,64 @@
+"""Unit tests for the RESP encoding of events as XADD commands."""
+
+from __future__ import annotations
+
+import hiredis
+
+from gateway.events import Index, Status, Trade
+from gateway.publish.resp import StreamEncoder, command
+
+
+def decode_commands(payload: bytes) -> list[list[bytes]]:
+    """Parse pipelined RESP commands back (a command is an array of bulk strings)."""
+    reader = hiredis.Reader()
+    reader.feed(payload)
+    commands = []
+    while (item := reader.gets()) is not False:
+        commands.append(item)
+    return commands
+
+
+TRADE = Trade(
+    topic="trades.kraken.btceur", source="cc", exchange="kraken", base="btc", quote="eur",
+    ts=1751000100120000000, recv_ts=1751000100200000000, price="91000.5", amount="0.015",
+    side="buy", id="70011223", seq=None, reversed=True,
+)  # fmt: skip
+
+
+def test_trade_entry_layout() -> None:
+    """A trade becomes XADD topic MAXLEN ~ n * with kind first and None fields left out."""
+    encoder = StreamEncoder(lambda channel: {"trades": 5000}.get(channel, 10))
+    assert decode_commands(encoder.encode([TRADE])) == [
+        [b"XADD", b"trades.kraken.btceur", b"MAXLEN", b"~", b"5000", b"*",
+         b"kind", b"trade", b"source", b"cc", b"exchange", b"kraken", b"base", b"btc",
+         b"quote", b"eur", b"ts", b"1751000100120000000", b"recv_ts", b"1751000100200000000",
+         b"price", b"91000.5", b"amount", b"0.015", b"side", b"buy", b"id", b"70011223",
+         b"reversed", b"true"],
+    ]  # fmt: skip
+
+
+def test_batches_keep_order_and_unicode() -> None:
+    """Several events encode as one pipeline in order; non-ASCII text is UTF-8 with byte lengths."""
+    status = Status(topic="status.cc", source="cc", ts=1, state="error", message="prix → 5 €")
+    index = Index(
+        topic="index.cccagg.btcusd", source="cc", exchange="cccagg", base="btc", quote="usd",
+        ts=2, recv_ts=3, flags=1, price_dir="up", price="1E+3", median="5",
+    )  # fmt: skip
+    commands = decode_commands(StreamEncoder(lambda _: 7).encode([status, TRADE, index]))
+    assert [c[1] for c in commands] == [
+        b"status.cc",
+        b"trades.kraken.btceur",
+        b"index.cccagg.btcusd",
+    ]
+    assert commands[0][6:] == [
+        b"kind", b"status", b"source", b"cc", b"ts", b"1", b"state", b"error", b"code", b"",
+        b"message", "prix → 5 €".encode(),
+    ]  # fmt: skip
+    fields = dict(zip(commands[2][6::2], commands[2][7::2], strict=True))
+    assert fields[b"kind"] == b"index" and fields[b"median"] == b"5" and fields[b"flags"] == b"1"
+    assert b"bid" not in fields
+
+
+def test_command_helper() -> None:
+    """command() builds one RESP array."""
+    assert command("AUTH", "user", 5) == b"*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$1\r\n5\r\n"
