@@ -191,8 +191,11 @@ class Session:
         self.log.info("connected to %s", self._url)
         self._status("connected")
         self._bridge.connection_made()
-        for frame in self._bridge.subscribe(self._topics):
-            await connection.send(frame)
+        try:
+            for frame in self._bridge.subscribe(self._topics):
+                await connection.send(frame)
+        except ConnectionClosed:
+            pass  # the pump still reads what arrived first, e.g. the server's reason for closing
         if down_since is not None:
             self._announce_gap(down_since, time.time_ns())
         watchdog = asyncio.create_task(self._watchdog(connection))
