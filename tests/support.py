@@ -103,7 +103,7 @@ class GatewayProcess:
         full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
         full_env.update(env or {})
         full_env["PYTHONPATH"] = str(ROOT)
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path)],
             cwd=workdir,

@@ -39,6 +39,7 @@ class WriterStats:
         self.lag_ns = 0  # receive → acknowledged, for the newest entry of the last batch
         self.batches = 0
         self.last_ack_ns = 0
+        self.connect_failures = 0
 
 
 class StreamWriter:
@@ -98,6 +99,7 @@ class StreamWriter:
             try:
                 reader, writer = await self._connect()
             except (TimeoutError, OSError, PublishError) as exc:
+                self.stats.connect_failures += 1
                 log.warning("redis unreachable (%s); retrying in %.1fs", exc, delay)
                 await self._pause(delay)
                 delay = min(delay * 2, 5.0)
