@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from gateway.bridge import Secret
 from gateway.config import Config, UpstreamConfig, api_key
 from gateway.embedded import EmbeddedValkey
 from gateway.health import HealthServer, readiness
@@ -48,6 +49,11 @@ def policy_of(upstream: UpstreamConfig) -> SessionPolicy:
         open_timeout=upstream.open_timeout,
         max_frame_bytes=upstream.max_frame_bytes,
     )
+
+
+def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
+    """Whether this upstream is served by the built-in simulator instead of its URL."""
+    return upstream.simulator == "always" or (upstream.simulator == "auto" and key is None)
 
 
 class Gateway:
@@ -136,7 +142,7 @@ class Gateway:
     async def _session(self, name: str, upstream: UpstreamConfig, writer: StreamWriter) -> Session:
         key = api_key(upstream, self._environ)
         url = upstream.url
-        if upstream.simulator == "always" or (upstream.simulator == "auto" and key is None):
+        if uses_simulator(upstream, key):
             simulator = simulator_module(upstream.protocol).demo(upstream.simulator_rate)
             await simulator.start()
             self._simulators.append(simulator)

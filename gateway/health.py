@@ -46,6 +46,7 @@ def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) ->
             "frames": state.frames,
             "decode_errors": dict(state.decode_errors),
             "fatal": state.fatal,
+            "limits": dict(state.limits),
         }
     stats = writer.stats
     return {

@@ -152,6 +152,15 @@ def test_every_channel_reaches_redis_exactly(running: Running, rclient: redis.Re
     statuses = entries(rclient, "status.cc")
     assert {"kind": "status", "state": "connected"}.items() <= statuses[0].items()
 
+    keys: Any = wait_for(lambda: rclient.keys("feedgate:health:*"), 10, "the health hash")
+    health: Any = wait_for(
+        lambda: (h := rclient.hgetall(keys[0])).get("ready") == "1" and h, 10, "a ready health hash"
+    )
+    assert int(health["pid"]) == running.gateway.process.pid
+    assert 0 < int(rclient.pttl(keys[0])) <= 15_000
+    report = json.loads(health["report"])
+    assert report["upstreams"]["cc"]["limits"]["sockets_active"] == 1
+
 
 def test_node_consumer_reads_documented_fields(
     running: Running, redis_url: str, rclient: redis.Redis
