@@ -42,12 +42,7 @@ FLUSH_TIMEOUT = 10.0
 def policy_of(upstream: UpstreamConfig) -> SessionPolicy:
     """The session timing and size limits an upstream's config asks for."""
     return SessionPolicy(
-        watchdog=upstream.watchdog,
-        min_connect_interval=upstream.min_connect_interval,
-        backoff_initial=upstream.backoff_initial,
-        backoff_max=upstream.backoff_max,
-        open_timeout=upstream.open_timeout,
-        max_frame_bytes=upstream.max_frame_bytes,
+        **{name: getattr(upstream, name) for name in SessionPolicy.__struct_fields__}
     )
 
 

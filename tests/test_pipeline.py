@@ -73,6 +73,14 @@ def entries(client: redis.Redis, topic: str) -> list[dict[str, str]]:
     return [fields for _, fields in reply]
 
 
+def feedgate(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the feedgate command line as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
+    )  # fmt: skip
+
+
 def wait_entry(client: redis.Redis, topic: str, **match: str) -> dict[str, str]:
     def find() -> dict[str, str] | None:
         for fields in entries(client, topic):
@@ -230,11 +238,7 @@ def test_bad_frames_counted_and_session_continues(running: Running, rclient: red
 
 def test_cli_health_topics_and_tail(running: Running, redis_url: str, rclient: redis.Redis) -> None:
     """``feedgate health`` exits 0 when ready; ``topics`` lists streams; ``tail`` prints entries."""
-    env_cmd = [sys.executable, "-m", "gateway.cli"]
-    health = subprocess.run(
-        [*env_cmd, "health", "--config", str(running.gateway.config_path)],
-        capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
-    )  # fmt: skip
+    health = feedgate("health", "--config", str(running.gateway.config_path))
     assert health.returncode == 0, health.stderr
     running.send(
         "0~Kraken~BTC~EUR",
@@ -242,19 +246,13 @@ def test_cli_health_topics_and_tail(running: Running, redis_url: str, rclient: r
          "TS": 1751000500, "Q": 1, "P": 4},
     )  # fmt: skip
     wait_entry(rclient, "trades.kraken.btceur", id="cli-1")
-    topics = subprocess.run(
-        [*env_cmd, "topics", "--redis", redis_url],
-        capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
-    )  # fmt: skip
+    topics = feedgate("topics", "--redis", redis_url)
     assert topics.returncode == 0, topics.stderr
     listed = {line.split()[0]: int(line.split()[1]) for line in topics.stdout.splitlines()[1:]}
     assert listed["trades.kraken.btceur"] == rclient.xlen("trades.kraken.btceur")
     assert "status.cc" in listed
-    tail = subprocess.run(
-        [*env_cmd, "tail", "trades.kraken.btceur", "--redis", redis_url, "--from-start",
-         "--count", "1", "--json"],
-        capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
-    )  # fmt: skip
+    tail = feedgate("tail", "trades.kraken.btceur", "--redis", redis_url, "--from-start",
+                    "--count", "1", "--json")  # fmt: skip
     assert tail.returncode == 0, tail.stderr
     first = json.loads(tail.stdout)
     assert first["kind"] in ("trade", "gap") and first["id"]
@@ -263,8 +261,5 @@ def test_cli_health_topics_and_tail(running: Running, redis_url: str, rclient: r
 def test_health_fails_when_not_ready(tmp_path: Path) -> None:
     """``feedgate health`` exits 1 when nothing answers on the readiness port."""
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "health", "--url", f"http://127.0.0.1:{port}/readyz"],
-        capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
-    )  # fmt: skip
+    result = feedgate("health", "--url", f"http://127.0.0.1:{port}/readyz")
     assert result.returncode == 1 and "unreachable" in result.stderr
