@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?=
 
-.PHONY: run test lint clean
+.PHONY: run test lint proto clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "feedgate needs Python 3.11 or newer")'
@@ -33,6 +33,11 @@ lint: $(VENV)/.dev-installed
 
 test: lint tests/node/node_modules/.package-lock.json
 	$(BIN)/pytest
+
+# Regenerate the protobuf modules in proto/ from the .proto sources (committed;
+# tests/test_proto.py fails when they are stale).
+proto: $(VENV)/.dev-installed
+	$(BIN)/python -m gateway.protogen
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules .mypy_cache .ruff_cache .pytest_cache

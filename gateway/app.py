@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from gateway.bridge import Secret
-from gateway.config import Config, UpstreamConfig, api_key
+from gateway.bridge import BridgeSettings, Secret
+from gateway.config import Config, UpstreamConfig, api_key, api_secret
 from gateway.embedded import EmbeddedValkey
 from gateway.health import HealthServer, readiness
 from gateway.publish.healthhash import HealthHash
@@ -145,7 +145,14 @@ class Gateway:
             why = f"no {upstream.api_key_env} set" if upstream.simulator == "auto" else "config"
             log.info("%s: %s, using the built-in %s simulator at %s", name, why,
                      upstream.protocol, url)  # fmt: skip
-        bridge = make_bridge(upstream.protocol, name, key)
+        settings = BridgeSettings(
+            upstream=name,
+            api_key=key,
+            secret=None if key is None else api_secret(upstream, self._environ),
+            generation=upstream.generation,
+            markets_file=upstream.markets_file,
+        )
+        bridge = make_bridge(upstream.protocol, settings)
         topics = [parse_topic(t) for t in upstream.topics]
         return Session(
             name,

@@ -39,10 +39,24 @@ class Secret:
 
 
 class Handshake(msgspec.Struct, frozen=True):
-    """Where and how to open the upstream WebSocket. ``url`` carries no secret."""
+    """Where and how to open the upstream WebSocket.
+
+    ``url`` may carry a key in its query (Cryptowatch gen 2): log the
+    configured base URL, never this one.
+    """
 
     url: str
     headers: tuple[tuple[str, str], ...] = ()
+
+
+class BridgeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a bridge is built from: its name, credentials and protocol options."""
+
+    upstream: str
+    api_key: Secret | None = None
+    secret: Secret | None = None
+    generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
+    markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
 
 
 # --- control signals: what a frame tells the session runner -------------------
@@ -96,6 +110,40 @@ class UpstreamError(Signal, frozen=True, tag="upstream_error"):
     backoff: float = 0.0
 
 
+Level = tuple[str, str]
+"""One order-book level: (price, amount) as the upstream's decimal text."""
+
+
+class BookSnapshot(Signal, frozen=True, tag="book_snapshot", kw_only=True):
+    """A full order book for one market (the book engine sequences it)."""
+
+    topic: str
+    exchange: str
+    base: str
+    quote: str
+    ts: int
+    recv_ts: int
+    seq: int
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+
+
+class BookDelta(Signal, frozen=True, tag="book_delta", kw_only=True):
+    """Changes to one market's book; ``seq`` must follow the book's by one."""
+
+    topic: str
+    exchange: str
+    base: str
+    quote: str
+    ts: int
+    recv_ts: int
+    seq: int
+    bid_set: tuple[Level, ...] = ()
+    bid_remove: tuple[str, ...] = ()
+    ask_set: tuple[Level, ...] = ()
+    ask_remove: tuple[str, ...] = ()
+
+
 class DecodeError(Signal, frozen=True, tag="decode_error"):
     """A frame could not be decoded; ``kind`` is a short stable counter name."""
 
@@ -106,6 +154,9 @@ class DecodeError(Signal, frozen=True, tag="decode_error"):
 class Bridge(Protocol):
     """A sans-I/O upstream protocol adapter."""
 
+    #: Book sequence numbers wrap at this value (Cryptowatch: 2**32), or never (None).
+    book_seq_modulus: int | None
+
     def handshake(self, url: str) -> Handshake:
         """The request that opens a connection to ``url``, credentials applied."""
         ...
@@ -114,8 +165,8 @@ class Bridge(Protocol):
         """Raise ``TopicError`` if this upstream cannot serve ``topic``."""
         ...
 
-    def connection_made(self) -> None:
-        """A new connection is open: forget all per-connection state."""
+    def connection_made(self, now_ns: int) -> None:
+        """A new connection is open at ``now_ns``: forget all per-connection state."""
         ...
 
     def subscribe(self, topics: Sequence[Topic]) -> list[str | bytes]:
@@ -124,6 +175,10 @@ class Bridge(Protocol):
 
     def unsubscribe(self, topics: Sequence[Topic]) -> list[str | bytes]:
         """Frames that drop ``topics``."""
+        ...
+
+    def resync(self, topic: str) -> list[str | bytes]:
+        """Frames that bring a stale order book back (empty: wait for the next snapshot)."""
         ...
 
     def feed(

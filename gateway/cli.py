@@ -25,12 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(run)
     run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
-    sim = commands.add_parser("sim", help="run an upstream protocol simulator on 127.0.0.1")
-    protocols = sim.add_subparsers(dest="protocol", required=True, metavar="PROTOCOL")
-    for protocol in SIMULATORS:
-        simulator_module(protocol).add_arguments(
-            protocols.add_parser(protocol, help=f"the {protocol} protocol")
-        )
+    sim = commands.add_parser(
+        "sim",
+        help="run an upstream protocol simulator on 127.0.0.1",
+        description="Run a protocol simulator; `feedgate sim PROTOCOL --help` lists its options.",
+    )
+    sim.add_argument("protocol", choices=sorted(SIMULATORS))
+    sim.add_argument("options", nargs=argparse.REMAINDER, help="the simulator's own options")
 
     health = commands.add_parser("health", help="exit 0 if the gateway is ready, else 1")
     _config_option(health)
@@ -74,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sim":
         module = simulator_module(args.protocol)
-        return int(module.run(module.config_from_args(args)))
+        parser = argparse.ArgumentParser(prog=f"feedgate sim {args.protocol}")
+        module.add_arguments(parser)
+        return int(module.run(module.config_from_args(parser.parse_args(args.options))))
     config = load_config(args.config)
     if args.command == "run":
         from gateway import app

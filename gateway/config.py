@@ -85,6 +85,10 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     url: str
     topics: list[str] = msgspec.field(default_factory=list)
     api_key_env: str | None = None
+    secret_env: str | None = None  # Cryptowatch: the HMAC secret's variable
+    generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
+    markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
+    book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0
     watchdog: float = 70.0
@@ -193,8 +197,14 @@ def _validate(config: Config, source: str) -> None:
             fail(key, "upstream names are lower-case letters, digits, '-' and '_'")
         if not upstream.url.startswith(("ws://", "wss://")):
             fail(f"{key}.url", f"must start with ws:// or wss://, got {upstream.url!r}")
-        if upstream.api_key_env is not None and not _ENV_NAME.match(upstream.api_key_env):
-            fail(f"{key}.api_key_env", "must name an environment variable, not hold a key")
+        for field in ("api_key_env", "secret_env"):
+            name_of_var = getattr(upstream, field)
+            if name_of_var is not None and not _ENV_NAME.match(name_of_var):
+                fail(f"{key}.{field}", "must name an environment variable, not hold a key")
+        if upstream.generation not in (1, 2):
+            fail(f"{key}.generation", "must be 1 (HMAC auth message) or 2 (key in the URL)")
+        if upstream.book_depth < 1:
+            fail(f"{key}.book_depth", "must be at least 1")
         for field in ("watchdog", "min_connect_interval", "backoff_initial", "backoff_max",
                       "open_timeout"):  # fmt: skip
             if getattr(upstream, field) <= 0:
@@ -212,7 +222,16 @@ def _validate(config: Config, source: str) -> None:
 
 def api_key(upstream: UpstreamConfig, environ: Mapping[str, str] | None = None) -> Secret | None:
     """The upstream's key from the environment variable it names, if set and non-empty."""
-    if upstream.api_key_env is None:
+    return _secret(upstream.api_key_env, environ)
+
+
+def api_secret(upstream: UpstreamConfig, environ: Mapping[str, str] | None = None) -> Secret | None:
+    """The upstream's HMAC secret from the variable ``secret_env`` names, if set."""
+    return _secret(upstream.secret_env, environ)
+
+
+def _secret(variable: str | None, environ: Mapping[str, str] | None) -> Secret | None:
+    if variable is None:
         return None
-    value = (os.environ if environ is None else environ).get(upstream.api_key_env, "").strip()
+    value = (os.environ if environ is None else environ).get(variable, "").strip()
     return Secret(value) if value else None

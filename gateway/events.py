@@ -10,6 +10,8 @@ fields whose value is ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
 
@@ -124,6 +126,34 @@ class Volume(MarketEvent, frozen=True, kw_only=True, tag="volume", gc=False):
     volume: str
 
 
+class Summary(MarketEvent, frozen=True, kw_only=True, tag="summary", gc=False):
+    """A rolling 24-hour market summary (Cryptowatch ``summaryUpdate``)."""
+
+    last: str | None = None
+    high: str | None = None
+    low: str | None = None
+    volume: str | None = None
+    volume_quote: str | None = None
+    change_absolute: str | None = None
+    change_percent: str | None = None
+    trades: int | None = None
+
+
+class Book(MarketEvent, frozen=True, kw_only=True, tag="book", gc=False):
+    """One applied order-book change, in sequence.
+
+    ``bids``/``asks`` are JSON arrays of ``[price, amount]`` decimal strings: the
+    whole book for a snapshot, the changed levels for a delta (amount ``"0"``
+    removes the level).
+    """
+
+    action: str  # "snapshot" or "delta"
+    seq: int
+    prev_seq: int | None = None
+    bids: str
+    asks: str
+
+
 class Gap(MarketEvent, frozen=True, kw_only=True, tag="gap", gc=False):
     """Data on this topic between ``from_ts`` and ``to_ts`` may be missing."""
 
@@ -143,4 +173,17 @@ class Status(Event, frozen=True, kw_only=True, tag="status", gc=False):
     subject: str | None = None  # the topic a subscription status is about
 
 
-EVENT_TYPES: tuple[type[Event], ...] = (Trade, Ticker, Index, Candle, Spread, Volume, Gap, Status)
+class Latest(Event, frozen=True, kw_only=True, tag="latest", gc=False):
+    """A key holding the newest state of something (e.g. a whole order book).
+
+    Not a stream entry: the publisher writes ``SET <topic> <render()>`` once per
+    key per batch, rendering only the newest one, so a late consumer can start
+    from it. ``topic`` is the key.
+    """
+
+    render: Callable[[], bytes]
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Trade, Ticker, Index, Candle, Spread, Volume, Summary, Book, Gap, Status,
+)  # fmt: skip

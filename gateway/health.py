@@ -47,6 +47,11 @@ def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) ->
             "decode_errors": dict(state.decode_errors),
             "fatal": state.fatal,
             "limits": dict(state.limits),
+            "stale_books": sorted(
+                t
+                for t in state.subscribed
+                if t.startswith("book.") and not session.books.in_sync(t)
+            ),
         }
     stats = writer.stats
     return {

@@ -10,16 +10,18 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from gateway.bridge import Bridge, Secret
+from gateway.bridge import Bridge, BridgeSettings
 from gateway.errors import ConfigError
 
 #: protocol name → "module:attribute" of its Bridge class.
 BRIDGES: dict[str, str] = {
     "cryptocompare": "bridges.cryptocompare.adapter:CryptoCompareBridge",
+    "cryptowatch": "bridges.cryptowatch.adapter:CryptowatchBridge",
 }
 #: protocol name → module of its simulator (``CryptoCompareSimulator``-shaped API).
 SIMULATORS: dict[str, str] = {
     "cryptocompare": "bridges.cryptocompare.sim",
+    "cryptowatch": "bridges.cryptowatch.sim",
 }
 
 
@@ -29,16 +31,16 @@ def _load(path: str) -> Any:
     return getattr(loaded, attribute) if attribute else loaded
 
 
-def make_bridge(protocol: str, upstream: str, api_key: Secret | None) -> Bridge:
+def make_bridge(protocol: str, settings: BridgeSettings) -> Bridge:
     """A new bridge for ``protocol``; raises ConfigError for an unknown protocol."""
     path = BRIDGES.get(protocol)
     if path is None:
         raise ConfigError(
-            f"upstreams.{upstream}.protocol: unknown protocol {protocol!r} "
+            f"upstreams.{settings.upstream}.protocol: unknown protocol {protocol!r} "
             f"(known: {', '.join(sorted(BRIDGES))})"
         )
-    factory: Callable[[str, Secret | None], Bridge] = _load(path)
-    return factory(upstream, api_key)
+    factory: Callable[[BridgeSettings], Bridge] = _load(path)
+    return factory(settings)
 
 
 def simulator_module(protocol: str) -> Any:

@@ -18,7 +18,10 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from gateway.bookkeeper import BookKeeper
 from gateway.bridge import (
+    BookDelta,
+    BookSnapshot,
     Bridge,
     DecodeError,
     Heartbeat,
@@ -51,6 +54,7 @@ class SessionPolicy(msgspec.Struct, frozen=True, kw_only=True):
     backoff_max: float = 60.0
     open_timeout: float = 10.0
     max_frame_bytes: int = 4 * 1024 * 1024
+    book_depth: int = 50
 
 
 class SessionState:
@@ -101,6 +105,7 @@ class Session:
         self._connection: Connection | None = None
         self._at_least = 0.0
         self._decode_logged: dict[str, float] = {}
+        self.books = BookKeeper(name, bridge.book_seq_modulus, policy.book_depth)
         self.watchdog = policy.watchdog
         self.state = SessionState([t.name for t in topics])
         self.log = logging.getLogger(f"feedgate.session.{name}")
@@ -190,7 +195,8 @@ class Session:
         state.last_frame_ns = time.time_ns()
         self.log.info("connected to %s", self._url)
         self._status("connected")
-        self._bridge.connection_made()
+        self._bridge.connection_made(time.time_ns())
+        self.books.reset()
         try:
             for frame in self._bridge.subscribe(self._topics):
                 await connection.send(frame)
@@ -223,8 +229,10 @@ class Session:
                 sink(events)
                 events.clear()
             if signals:
-                self._handle(signals, connection)
+                frames = self._handle(signals, connection)
                 signals.clear()
+                for reply in frames:
+                    await connection.send(reply)
 
     async def _watchdog(self, connection: Connection) -> None:
         limit = self._policy.watchdog
@@ -240,10 +248,19 @@ class Session:
 
     # --- signals ------------------------------------------------------------------
 
-    def _handle(self, signals: list[Signal], connection: Connection) -> None:
+    def _handle(self, signals: list[Signal], connection: Connection) -> list[str | bytes]:
+        """Act on control signals; returns frames to send (book resyncs)."""
         state = self.state
+        frames: list[str | bytes] = []
+        book_events: list[Event] = []
         for signal in signals:
             match signal:
+                case BookSnapshot() | BookDelta():
+                    try:
+                        if self.books.apply(signal, book_events):
+                            frames += self._bridge.resync(signal.topic)
+                    except ValueError as exc:
+                        self._count_decode_error("invalid_book_level", str(exc))
                 case Heartbeat():
                     pass
                 case Subscribed(topic=topic):
@@ -269,6 +286,9 @@ class Session:
                         raise _Fatal(message)
                 case DecodeError(kind=kind, detail=detail):
                     self._count_decode_error(kind, detail)
+        if book_events:
+            self._sink(book_events)
+        return frames
 
     def _count_decode_error(self, kind: str, detail: str) -> None:
         """Count every bad frame; log the first of a kind, then at most once a minute."""

@@ -17,7 +17,7 @@ import msgspec
 from gateway.errors import TopicError
 
 #: Channels that name a market: ``{channel}.{exchange}.{pair}``.
-MARKET_CHANNELS = frozenset({"trades", "ticker", "index", "ohlc", "spread", "book"})
+MARKET_CHANNELS = frozenset({"trades", "ticker", "index", "ohlc", "spread", "book", "summary"})
 #: Channels that name an asset only: ``{channel}.{asset}``.
 ASSET_CHANNELS = frozenset({"volume", "toptiervolume"})
 CHANNELS = MARKET_CHANNELS | ASSET_CHANNELS

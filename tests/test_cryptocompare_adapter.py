@@ -9,6 +9,9 @@ import pytest
 
 from bridges.cryptocompare.adapter import CryptoCompareBridge
 from gateway.bridge import (
+    BookDelta,
+    BookSnapshot,
+    BridgeSettings,
     DecodeError,
     Heartbeat,
     Secret,
@@ -35,7 +38,7 @@ def feed(bridge: CryptoCompareBridge, *frames: str | bytes) -> tuple[list[Event]
 
 @pytest.fixture
 def bridge() -> CryptoCompareBridge:
-    return CryptoCompareBridge("cc")
+    return CryptoCompareBridge(BridgeSettings(upstream="cc"))
 
 
 TRADE = (
@@ -153,7 +156,7 @@ def test_ticker_state_resets_on_new_connection(bridge: CryptoCompareBridge) -> N
     )
     events, _ = feed(bridge, ticker, update)
     assert isinstance(events[1], Ticker) and (events[1].price, events[1].bid) == ("98", "99")
-    bridge.connection_made()
+    bridge.connection_made(0)
     events, _ = feed(bridge, update)
     assert isinstance(events[0], Ticker) and (events[0].price, events[0].bid) == ("98", None)
     assert events[0].topic == "ticker.binance.btcusdt" and type(events[0]) is Ticker
@@ -308,19 +311,46 @@ def test_malformed_frames_are_counted_not_raised(
     assert [type(e) for e in events] == [Trade]
 
 
-def test_order_book_frames_do_not_crash(bridge: CryptoCompareBridge) -> None:
-    """TYPE 8/9 books are not published yet, but decode quietly."""
+def test_order_book_snapshot_and_deltas(bridge: CryptoCompareBridge) -> None:
+    """TYPE 9 becomes a book snapshot signal; TYPE 8 ACTION codes become set/remove deltas."""
     events, signals = feed(
         bridge,
-        '{"TYPE":"9","M":"Binance","FSYM":"BTC","TSYM":"USDT","CCSEQ":1,"BID":[{"P":1,"Q":2}],"ASK":[]}',
-        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":0,"ACTION":1,"CCSEQ":2,"P":1,"Q":2}',
+        '{"TYPE":"9","M":"Binance","FSYM":"BTC","TSYM":"USDT","CCSEQ":41,"BID":[{"P":100.5,"Q":2},{"P":100.4,"Q":1E-3}],"ASK":[{"P":100.6,"Q":"3"}]}',
+        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":0,"ACTION":1,"CCSEQ":42,"P":100.45,"Q":7,"REPORTEDNS":1751000000000000001}',
+        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":1,"ACTION":2,"CCSEQ":43,"P":100.6,"Q":0}',
+        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":1,"ACTION":4,"CCSEQ":44,"P":100.7,"Q":0.5}',
+        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":0,"ACTION":3,"CCSEQ":45,"P":100.45,"Q":7}',
+        '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":2,"ACTION":1,"CCSEQ":46,"P":1,"Q":1}',
     )
-    assert (events, signals) == ([], [])
+    assert events == []
+    market = {
+        "topic": "book.binance.btcusdt",
+        "exchange": "binance",
+        "base": "btc",
+        "quote": "usdt",
+    }
+    assert signals[:5] == [
+        BookSnapshot(**market, ts=RECV, recv_ts=RECV, seq=41,
+                     bids=(("100.5", "2"), ("100.4", "0.001")), asks=(("100.6", "3"),)),
+        BookDelta(**market, ts=1751000000000000001, recv_ts=RECV, seq=42, bid_set=(("100.45", "7"),)),
+        BookDelta(**market, ts=RECV, recv_ts=RECV, seq=43, ask_remove=("100.6",)),
+        BookDelta(**market, ts=RECV, recv_ts=RECV, seq=44, ask_set=(("100.7", "0.5"),)),
+        BookDelta(**market, ts=RECV, recv_ts=RECV, seq=45),
+    ]  # fmt: skip
+    assert isinstance(signals[5], DecodeError) and signals[5].kind == "invalid_message"
+
+
+def test_book_resync_resubscribes_that_book_alone(bridge: CryptoCompareBridge) -> None:
+    """A CCSEQ gap is mended by SubRemove + SubAdd of that one book (§3.4)."""
+    assert bridge.resync("book.kraken.btceur") == [
+        '{"action":"SubRemove","subs":["8~Kraken~BTC~EUR"]}',
+        '{"action":"SubAdd","subs":["8~Kraken~BTC~EUR"]}',
+    ]
 
 
 def test_subscribe_frames_and_handshake() -> None:
     """SubAdd/SubRemove carry the mapped subs; the key goes in a header, never the URL."""
-    bridge = CryptoCompareBridge("cc", Secret("sekrit"))
+    bridge = CryptoCompareBridge(BridgeSettings(upstream="cc", api_key=Secret("sekrit")))
     topics = [parse_topic("trades.kraken.btceur"), parse_topic("ohlc.cccagg.btcusd.1d")]
     assert bridge.subscribe(topics) == [
         '{"action":"SubAdd","subs":["0~Kraken~BTC~EUR","24~CCCAGG~BTC~USD~D"]}'
@@ -330,12 +360,12 @@ def test_subscribe_frames_and_handshake() -> None:
     assert handshake.url == "wss://streamer.cryptocompare.com/v2"
     assert handshake.headers == (("authorization", "Apikey sekrit"),)
     assert "sekrit" not in repr(bridge.__dict__)
-    assert CryptoCompareBridge("cc").handshake("ws://x/v2").headers == ()
+    assert CryptoCompareBridge(BridgeSettings(upstream="cc")).handshake("ws://x/v2").headers == ()
 
 
 def test_large_subscription_lists_are_split() -> None:
     """More than 100 subs go out as several SubAdd frames, none lost."""
-    bridge = CryptoCompareBridge("cc")
+    bridge = CryptoCompareBridge(BridgeSettings(upstream="cc"))
     topics = [parse_topic(f"volume.a{i}") for i in range(250)]
     frames = bridge.subscribe(topics)
     subs = [s for f in frames for s in json.loads(f)["subs"]]

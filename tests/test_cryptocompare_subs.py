@@ -18,6 +18,7 @@ PAIRS = [
     ("spread.coinbase.btcusd", "30~Coinbase~BTC~USD"),
     ("volume.btc", "11~BTC"),
     ("toptiervolume.eth", "21~ETH"),
+    ("book.binance.btcusdt", "8~Binance~BTC~USDT"),
     ("trades.okx.btcusdt", "0~OKEX~BTC~USDT"),
     ("trades.huobi.ethusdt", "0~HuobiPro~ETH~USDT"),
 ]
@@ -33,7 +34,7 @@ def test_mapping_both_ways(topic: str, sub: str) -> None:
 @pytest.mark.parametrize(
     ("topic", "message"),
     [
-        ("book.kraken.btceur", "not 'book'"),
+        ("summary.kraken.btceur", "not 'summary'"),
         ("index.kraken.btceur", "index.cccagg"),
         ("ohlc.kraken.btceur.5m", "1m, 1h, 1d only"),
     ],

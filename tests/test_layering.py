@@ -35,8 +35,8 @@ def top(name: str) -> str:
 
 @pytest.mark.parametrize("path", modules("bridges"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_bridges_import_only_the_contract(path: Path) -> None:
-    """Bridges use the contract, msgspec and proto; simulators may add websockets."""
-    allowed_third_party = {"msgspec", "proto"}
+    """Bridges use the contract, msgspec, protobuf and proto; simulators may add websockets."""
+    allowed_third_party = {"msgspec", "proto", "google"}  # google: the protobuf runtime
     if path.name.startswith("sim"):
         allowed_third_party.add("websockets")
     for name in imports(path):

@@ -28,7 +28,7 @@ TRADE = Trade(
 def test_trade_entry_layout() -> None:
     """A trade becomes XADD topic MAXLEN ~ n * with kind first and None fields left out."""
     encoder = StreamEncoder(lambda channel: {"trades": 5000}.get(channel, 10))
-    assert decode_commands(encoder.encode([TRADE])) == [
+    assert decode_commands(encoder.encode([TRADE])[0]) == [
         [b"XADD", b"trades.kraken.btceur", b"MAXLEN", b"~", b"5000", b"*",
          b"kind", b"trade", b"source", b"cc", b"exchange", b"kraken", b"base", b"btc",
          b"quote", b"eur", b"ts", b"1751000100120000000", b"recv_ts", b"1751000100200000000",
@@ -44,7 +44,7 @@ def test_batches_keep_order_and_unicode() -> None:
         topic="index.cccagg.btcusd", source="cc", exchange="cccagg", base="btc", quote="usd",
         ts=2, recv_ts=3, flags=1, price_dir="up", price="1E+3", median="5",
     )  # fmt: skip
-    commands = decode_commands(StreamEncoder(lambda _: 7).encode([status, TRADE, index]))
+    commands = decode_commands(StreamEncoder(lambda _: 7).encode([status, TRADE, index])[0])
     assert [c[1] for c in commands] == [
         b"status.cc",
         b"trades.kraken.btceur",

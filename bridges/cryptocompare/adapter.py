@@ -22,6 +22,8 @@ from bridges.cryptocompare.wire import (
     KNOWN_TYPES,
     REQUEST_ENCODER,
     TICKER_FIELDS,
+    BookDeltaMsg,
+    BookSnapshotMsg,
     CandleMsg,
     ErrorMsg,
     FullVolumeMsg,
@@ -40,10 +42,12 @@ from bridges.cryptocompare.wire import (
     WelcomeMsg,
 )
 from gateway.bridge import (
+    BookDelta,
+    BookSnapshot,
+    BridgeSettings,
     DecodeError,
     Handshake,
     Heartbeat,
-    Secret,
     Signal,
     Subscribed,
     SubscribeFailed,
@@ -53,7 +57,7 @@ from gateway.bridge import (
 )
 from gateway.errors import TopicError
 from gateway.events import Candle, Event, Index, Spread, Ticker, Trade, Volume
-from gateway.topics import Topic
+from gateway.topics import Topic, parse_topic
 
 NS = 1_000_000_000
 #: Subscriptions per SubAdd/SubRemove frame; keeps each request frame small.
@@ -85,9 +89,12 @@ def _text(value: str | int | None) -> str | None:
 class CryptoCompareBridge:
     """Bridge for the CryptoCompare streamer v2 JSON protocol."""
 
-    def __init__(self, upstream: str, api_key: Secret | None = None) -> None:
-        self.upstream = upstream
-        self._api_key = api_key
+    #: CCSEQ never wraps (§3.4).
+    book_seq_modulus: int | None = None
+
+    def __init__(self, settings: BridgeSettings) -> None:
+        self.upstream = settings.upstream
+        self._api_key = settings.api_key
         self._markets: dict[tuple[str, str, str, str], Market] = {}
         self._sub_topics: dict[str, str] = {}
         self._tickers: dict[str, Ticker] = {}
@@ -100,6 +107,8 @@ class CryptoCompareBridge:
             CandleMsg: self._on_candle,
             TopOfBookMsg: self._on_top_of_book,
             FullVolumeMsg: self._on_volume,
+            BookSnapshotMsg: self._on_book_snapshot,
+            BookDeltaMsg: self._on_book_delta,
             TopTierVolumeMsg: self._on_volume,
             WelcomeMsg: self._on_welcome,
             SubscribeCompleteMsg: self._on_subscribed,
@@ -121,7 +130,7 @@ class CryptoCompareBridge:
     def check_topic(self, topic: Topic) -> None:
         subs.check(topic)
 
-    def connection_made(self) -> None:
+    def connection_made(self, now_ns: int) -> None:
         """A new connection sends new snapshots: drop the merged state (§4)."""
         self._tickers.clear()
         self._spreads.clear()
@@ -134,6 +143,11 @@ class CryptoCompareBridge:
 
     def unsubscribe(self, topics: Sequence[Topic]) -> list[str | bytes]:
         return self._requests("SubRemove", topics)
+
+    def resync(self, topic: str) -> list[str | bytes]:
+        """A CCSEQ gap: resubscribe that book alone for a new TYPE 9 snapshot (§3.4)."""
+        parsed = parse_topic(topic)
+        return self.unsubscribe([parsed]) + self.subscribe([parsed])
 
     def _requests(self, action: str, topics: Sequence[Topic]) -> list[str | bytes]:
         wanted = []
@@ -319,6 +333,38 @@ class CryptoCompareBridge:
             state = msgspec.structs.replace(previous, **changes)
         self._spreads[topic] = state
         events.append(state)
+
+    def _on_book_snapshot(
+        self, m: BookSnapshotMsg, recv_ts: int, _: list[Event], signals: list[Signal]
+    ) -> None:
+        topic, exchange, base, quote = self._market("book", m.M, m.FSYM, m.TSYM)
+        signals.append(
+            BookSnapshot(
+                topic=topic, exchange=exchange, base=base, quote=quote,
+                ts=m.REPORTEDNS or recv_ts, recv_ts=recv_ts, seq=m.CCSEQ,
+                bids=tuple((plain(level.P), plain(level.Q)) for level in m.BID),
+                asks=tuple((plain(level.P), plain(level.Q)) for level in m.ASK),
+            )
+        )  # fmt: skip
+
+    def _on_book_delta(
+        self, m: BookDeltaMsg, recv_ts: int, _: list[Event], signals: list[Signal]
+    ) -> None:
+        """One position per frame: ACTION 1/4 set the level, 2 removes it, 3 only moves CCSEQ."""
+        if m.SIDE not in (0, 1) or m.ACTION not in (1, 2, 3, 4):
+            raise ValueError(f"TYPE 8: SIDE {m.SIDE} / ACTION {m.ACTION} not in the protocol")
+        topic, exchange, base, quote = self._market("book", m.M, m.FSYM, m.TSYM)
+        level = ((plain(m.P), plain(m.Q)),) if m.ACTION in (1, 4) else ()
+        removed = (plain(m.P),) if m.ACTION == 2 else ()
+        bid = m.SIDE == 0
+        signals.append(
+            BookDelta(
+                topic=topic, exchange=exchange, base=base, quote=quote,
+                ts=m.REPORTEDNS or recv_ts, recv_ts=recv_ts, seq=m.CCSEQ,
+                bid_set=level if bid else (), bid_remove=removed if bid else (),
+                ask_set=() if bid else level, ask_remove=() if bid else removed,
+            )
+        )  # fmt: skip
 
     def _on_volume(
         self,

@@ -43,6 +43,7 @@ CHANNEL_TYPES: dict[str, str] = {
     "toptiervolume": "21",
     "ohlc": "24",
     "spread": "30",
+    "book": "8",
 }
 TYPE_CHANNELS: dict[str, str] = {t: c for c, t in CHANNEL_TYPES.items()}
 

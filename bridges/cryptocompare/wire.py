@@ -181,11 +181,36 @@ class TopTierVolumeMsg(msgspec.Struct, tag="21", tag_field="TYPE", frozen=True):
 
 
 class BookDeltaMsg(msgspec.Struct, tag="8", tag_field="TYPE", frozen=True):
-    """TYPE 8: an order-book delta (§3.4); books are not published yet."""
+    """TYPE 8: one order-book position changed (§3.4); ``CCSEQ`` goes up by one."""
+
+    M: str
+    FSYM: str
+    TSYM: str
+    SIDE: int  # 0 bid, 1 ask
+    ACTION: int  # 1 add, 2 remove, 3 no action, 4 change
+    CCSEQ: int
+    P: Decimal
+    Q: Decimal = Decimal(0)
+    REPORTEDNS: int | None = None
+
+
+class BookLevel(msgspec.Struct, frozen=True):
+    """One level of a TYPE 9 snapshot."""
+
+    P: Decimal
+    Q: Decimal
 
 
 class BookSnapshotMsg(msgspec.Struct, tag="9", tag_field="TYPE", frozen=True):
-    """TYPE 9: an order-book snapshot (§3.4); books are not published yet."""
+    """TYPE 9: the full book after subscribing, with the starting ``CCSEQ`` (§3.4)."""
+
+    M: str
+    FSYM: str
+    TSYM: str
+    CCSEQ: int
+    BID: list[BookLevel] = msgspec.field(default_factory=list)
+    ASK: list[BookLevel] = msgspec.field(default_factory=list)
+    REPORTEDNS: int | None = None
 
 
 class WelcomeMsg(msgspec.Struct, tag="20", tag_field="TYPE", frozen=True):

@@ -9,11 +9,11 @@ whose value is ``None``. Booleans are written ``true``/``false``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 
 import msgspec
 
-from gateway.events import EVENT_TYPES, Event
+from gateway.events import EVENT_TYPES, Event, Latest
 
 
 def bulk(value: bytes) -> bytes:
@@ -67,13 +67,27 @@ class StreamEncoder:
             self._prefixes[topic] = prefix
         return prefix
 
-    def encode(self, events: Iterable[Event]) -> bytes:
-        """All events as one pipeline of XADD commands, in order."""
+    def encode(self, events: Sequence[Event]) -> tuple[bytes, list[str] | None]:
+        """All events as one pipeline, in order, and the key of each command.
+
+        The key list is None when every event became exactly one XADD (the
+        common case); with ``Latest`` events it names every command, the SETs
+        (one per key, newest value) coming last.
+        """
         out: list[bytes] = []
         append = out.append
         layouts = self._layouts
+        latest: dict[str, Latest] | None = None
         for event in events:
-            layout = layouts[type(event)]
+            layout = layouts.get(type(event))
+            if layout is None:
+                if not isinstance(event, Latest):
+                    raise TypeError(f"cannot publish {type(event).__name__}")
+                if latest is None:
+                    latest = {}
+                latest.pop(event.topic, None)
+                latest[event.topic] = event
+                continue
             values = msgspec.structs.astuple(event)
             fields = [layout.kind]
             for head, value in zip(layout.heads, values, strict=True):
@@ -90,4 +104,10 @@ class StreamEncoder:
             append(b"*%d\r\n" % (len(fields) + 7))  # 6 command words, kind pair, field pairs
             append(self._prefix(event.topic))
             append(b"".join(fields))
-        return b"".join(out)
+        if latest is None:
+            return b"".join(out), None
+        keys = [e.topic for e in events if not isinstance(e, Latest)]
+        for key, item in latest.items():
+            append(command("SET", key, item.render()))
+            keys.append(key)
+        return b"".join(out), keys

@@ -171,9 +171,11 @@ class StreamWriter:
                 continue
             count = min(len(buffer), self._max_batch)
             batch = [buffer.popleft() for _ in range(count)]
+            payload, keys = self._encoder.encode(batch)
+            commands = count if keys is None else len(keys)
             try:
-                writer.write(self._encoder.encode(batch))
-                errors = await self._read_replies(reader, parser, count)
+                writer.write(payload)
+                errors = await self._read_replies(reader, parser, commands)
             except BaseException:
                 buffer.extendleft(reversed(batch))  # nothing lost: retried in order
                 raise
@@ -182,10 +184,14 @@ class StreamWriter:
             stats.last_ack_ns = now
             stats.lag_ns = now - getattr(batch[-1], "recv_ts", getattr(batch[-1], "ts", now))
             written = stats.written
-            for event in batch:
-                written[event.topic] += 1
+            if keys is None:
+                for event in batch:
+                    written[event.topic] += 1
+            else:
+                for key in keys:
+                    written[key] += 1
             for index, reply in errors:
-                topic = batch[index].topic
+                topic = batch[index].topic if keys is None else keys[index]
                 written[topic] -= 1
                 stats.errors[topic] += 1
                 log.error("redis refused an entry for %s: %s", topic, reply)
