@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from gateway.bridge import BridgeSettings, Secret
-from gateway.config import Config, UpstreamConfig, api_key, api_secret
+from gateway.config import Config, UpstreamConfig, api_key, api_secret, uses_protobuf
 from gateway.embedded import EmbeddedValkey
 from gateway.health import HealthServer, readiness
 from gateway.publish.healthhash import HealthHash
@@ -89,7 +89,9 @@ class Gateway:
         log.info("publishing to %s", redact(redis_url))
         writer = StreamWriter(
             parse_redis_url(redis_url),
-            StreamEncoder(config.streams.maxlen_for),
+            StreamEncoder(
+                config.streams.maxlen_for, lambda source, ch: uses_protobuf(config, source, ch)
+            ),
             max_buffer=config.redis.max_buffer,
             max_batch=config.redis.max_batch,
         )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from gateway.config import Config, load_config
 from gateway.errors import FeedgateError
-from gateway.registry import SIMULATORS, simulator_module
+from gateway.registry import MARKET_TOOLS, SIMULATORS, market_refresher, simulator_module
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("protocol", choices=sorted(SIMULATORS))
     sim.add_argument("options", nargs=argparse.REMAINDER, help="the simulator's own options")
+
+    markets = commands.add_parser(
+        "markets", help="rebuild a protocol's market table from its REST API (markets_file)"
+    )
+    markets.add_argument("protocol", choices=sorted(MARKET_TOOLS))
+    markets.add_argument(
+        "--rest-url", required=True, help="REST base, e.g. https://api.cryptowat.ch"
+    )
+    markets.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
 
     health = commands.add_parser("health", help="exit 0 if the gateway is ready, else 1")
     _config_option(health)
@@ -78,6 +87,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         parser = argparse.ArgumentParser(prog=f"feedgate sim {args.protocol}")
         module.add_arguments(parser)
         return int(module.run(module.config_from_args(parser.parse_args(args.options))))
+    if args.command == "markets":
+        count = market_refresher(args.protocol)(args.rest_url, args.out)
+        print(f"wrote {count} markets to {args.out}", file=sys.stderr)
+        return 0
     config = load_config(args.config)
     if args.command == "run":
         from gateway import app

@@ -64,10 +64,22 @@ class StreamsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     maxlen: int = 100_000
     maxlen_by_channel: dict[str, int] = msgspec.field(default_factory=dict)
+    encoding_by_channel: dict[str, Literal["flat", "protobuf"]] = msgspec.field(
+        default_factory=dict
+    )
 
     def maxlen_for(self, channel: str) -> int:
         """The retention bound for streams of ``channel``."""
         return self.maxlen_by_channel.get(channel, self.maxlen)
+
+
+def uses_protobuf(config: Config, source: str, channel: str) -> bool:
+    """Whether entries from ``source`` on ``channel`` are protobuf (a channel setting wins)."""
+    by_channel = config.streams.encoding_by_channel.get(channel)
+    if by_channel is not None:
+        return by_channel == "protobuf"
+    upstream = config.upstreams.get(source)
+    return upstream is not None and upstream.encoding == "protobuf"
 
 
 class StatusConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -89,6 +101,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
     book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
+    encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0
     watchdog: float = 70.0

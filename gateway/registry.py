@@ -25,6 +25,12 @@ SIMULATORS: dict[str, str] = {
 }
 
 
+#: protocol name → "module:function" refreshing its market table from REST.
+MARKET_TOOLS: dict[str, str] = {
+    "cryptowatch": "bridges.cryptowatch.markets:refresh",
+}
+
+
 def _load(path: str) -> Any:
     module, _, attribute = path.partition(":")
     loaded = importlib.import_module(module)
@@ -49,3 +55,12 @@ def simulator_module(protocol: str) -> Any:
     if path is None:
         raise ConfigError(f"no built-in simulator speaks the {protocol!r} protocol")
     return _load(path)
+
+
+def market_refresher(protocol: str) -> Callable[[str, str], int]:
+    """The function that rebuilds ``protocol``'s market table (rest_url, out) → count."""
+    path = MARKET_TOOLS.get(protocol)
+    if path is None:
+        raise ConfigError(f"the {protocol!r} protocol has no market table to refresh")
+    refresher: Callable[[str, str], int] = _load(path)
+    return refresher

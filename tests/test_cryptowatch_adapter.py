@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.server
 import json
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,7 @@ from gateway.bridge import (
     UpstreamError,
     Welcome,
 )
+from gateway.cli import main as cli_main
 from gateway.errors import ConfigError, TopicError
 from gateway.events import Candle, Event, Gap, Spread, Summary, Trade
 from gateway.topics import parse_topic
@@ -310,3 +314,39 @@ def test_markets_table_from_rest_and_csv() -> None:
         MarketTable.from_rest(b'{"error": "nope"}')
     with pytest.raises(ConfigError, match="line 2"):
         MarketTable.from_csv("id,exchange,pair,active\nx,k,p,true\n", "bad.csv")
+
+
+def test_markets_command_refreshes_from_rest(tmp_path: Path) -> None:
+    """``feedgate markets cryptowatch`` fetches /markets from a local server and writes the CSV."""
+    body = json.dumps({"result": [{"id": 5001, "exchange": "kraken", "pair": "etheur", "active": True,
+                                   "route": "r"}]}).encode()  # fmt: skip
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/markets" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        out = tmp_path / "markets.csv"
+        assert cli_main(["markets", "cryptowatch", "--rest-url",
+                         f"http://127.0.0.1:{server.server_port}", "--out", str(out)]) == 0  # fmt: skip
+    finally:
+        server.shutdown()
+        thread.join()
+    assert out.read_text() == "id,exchange,pair,active\n5001,kraken,etheur,true\n"
+    bridge = CryptowatchBridge(BridgeSettings(upstream="cw", markets_file=str(out)))
+    bridge.connection_made(1)
+    sent = client_pb2.ClientMessage.FromString(
+        bridge.subscribe([parse_topic("trades.kraken.etheur")])[0]
+    )
+    assert (
+        sent.apiAuthentication.client_subscriptions[0].stream_subscription.resource
+        == "markets:5001:trades"
+    )

@@ -90,3 +90,23 @@ class MarketTable:
         for row in self.rows:
             writer.writerow([row.id, row.exchange, row.pair, "true" if row.active else "false"])
         return out.getvalue()
+
+
+def refresh(rest_url: str, out: str | Path, timeout: float = 30.0) -> int:
+    """Fetch ``<rest_url>/markets`` and write the table as CSV; returns the market count.
+
+    The tool behind ``feedgate markets cryptowatch``; the service itself was
+    shut down in 2023, so point ``rest_url`` at a compatible server.
+    """
+    import urllib.error
+    import urllib.request
+
+    url = rest_url.rstrip("/") + "/markets"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            body = reply.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConfigError(f"cannot fetch {url}: {exc}") from None
+    table = MarketTable.from_rest(body)
+    Path(out).write_text(table.to_csv(), encoding="utf-8")
+    return len(table)

@@ -10,10 +10,14 @@ whose value is ``None``. Booleans are written ``true``/``false``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from gateway.events import EVENT_TYPES, Event, Latest
+
+if TYPE_CHECKING:
+    from gateway.publish.protobuf import ProtobufEncoder
 
 
 def bulk(value: bytes) -> bytes:
@@ -48,24 +52,38 @@ class StreamEncoder:
     """Encodes event batches as ``XADD <topic> MAXLEN ~ <n> * field value …``.
 
     ``maxlen`` maps a topic's channel (its first dotted part) to the stream's
-    approximate length bound.
+    approximate length bound; ``protobuf`` says, from (source, channel), whether
+    a topic's entries are ``kind`` + ``pb`` (a ``feedgate.events.Event``)
+    instead of flat fields.
     """
 
-    def __init__(self, maxlen: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        maxlen: Callable[[str], int],
+        protobuf: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._maxlen = maxlen
+        self._protobuf = protobuf
         self._layouts = {cls: _layout(cls) for cls in EVENT_TYPES}
-        self._prefixes: dict[str, bytes] = {}
+        self._topics: dict[str, tuple[bytes, bool]] = {}
+        self._pb: ProtobufEncoder | None = None
 
-    def _prefix(self, topic: str) -> bytes:
-        prefix = self._prefixes.get(topic)
-        if prefix is None:
-            maxlen = str(self._maxlen(topic.split(".", 1)[0])).encode()
-            prefix = b"".join(
-                (bulk(b"XADD"), bulk(topic.encode()), bulk(b"MAXLEN"), bulk(b"~"), bulk(maxlen),
-                 bulk(b"*"))
-            )  # fmt: skip
-            self._prefixes[topic] = prefix
-        return prefix
+    def _topic(self, event: Event) -> tuple[bytes, bool]:
+        """The XADD prefix of the event's topic, and whether it uses protobuf (cached)."""
+        topic = event.topic
+        channel = topic.split(".", 1)[0]
+        maxlen = str(self._maxlen(channel)).encode()
+        prefix = b"".join(
+            (bulk(b"XADD"), bulk(topic.encode()), bulk(b"MAXLEN"), bulk(b"~"), bulk(maxlen),
+             bulk(b"*"))
+        )  # fmt: skip
+        use_pb = self._protobuf is not None and self._protobuf(event.source, channel)
+        if use_pb and self._pb is None:
+            from gateway.publish.protobuf import ProtobufEncoder
+
+            self._pb = ProtobufEncoder()
+        self._topics[topic] = (prefix, use_pb)
+        return prefix, use_pb
 
     def encode(self, events: Sequence[Event]) -> tuple[bytes, list[str] | None]:
         """All events as one pipeline, in order, and the key of each command.
@@ -88,6 +106,15 @@ class StreamEncoder:
                 latest.pop(event.topic, None)
                 latest[event.topic] = event
                 continue
+            known = self._topics.get(event.topic)
+            prefix, use_pb = known if known is not None else self._topic(event)
+            if use_pb:
+                assert self._pb is not None
+                raw = self._pb.encode(event)
+                append(b"*10\r\n")
+                append(prefix)
+                append(layout.kind + b"$2\r\npb\r\n$%d\r\n%s\r\n" % (len(raw), raw))
+                continue
             values = msgspec.structs.astuple(event)
             fields = [layout.kind]
             for head, value in zip(layout.heads, values, strict=True):
@@ -102,7 +129,7 @@ class StreamEncoder:
                 fields.append(head)
                 fields.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
             append(b"*%d\r\n" % (len(fields) + 7))  # 6 command words, kind pair, field pairs
-            append(self._prefix(event.topic))
+            append(prefix)
             append(b"".join(fields))
         if latest is None:
             return b"".join(out), None
