@@ -323,7 +323,7 @@ def test_order_book_snapshot_and_deltas(bridge: CryptoCompareBridge) -> None:
         '{"TYPE":"8","M":"Binance","FSYM":"BTC","TSYM":"USDT","SIDE":2,"ACTION":1,"CCSEQ":46,"P":1,"Q":1}',
     )
     assert events == []
-    market = {
+    market: dict[str, Any] = {
         "topic": "book.binance.btcusdt",
         "exchange": "binance",
         "base": "btc",

@@ -13,6 +13,7 @@ import http.server
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,12 @@ def market_update(update_field: int, update: bytes, market: bytes = KRAKEN_BTCEU
     return stream(2, message(data(9, market), data(update_field, update)))
 
 
+def parse_client(frames: list[str | bytes]) -> client_pb2.ClientMessage:
+    """The first frame a bridge wants sent, decoded as a ClientMessage (it must be binary)."""
+    assert isinstance(frames[0], bytes)
+    return client_pb2.ClientMessage.FromString(frames[0])
+
+
 def feed(bridge: CryptowatchBridge, *frames: bytes | str) -> tuple[list[Event], list[Signal]]:
     events: list[Event] = []
     signals: list[Signal] = []
@@ -88,7 +95,7 @@ def test_gen1_auth_message_carries_token_and_subscriptions() -> None:
         [parse_topic("trades.kraken.btceur"), parse_topic("book.kraken.btceur")]
     )
     assert len(frames) == 1 and isinstance(frames[0], bytes)
-    sent = client_pb2.ClientMessage.FromString(frames[0])
+    sent = parse_client(frames)
     auth = sent.apiAuthentication
     assert (auth.api_key, auth.nonce) == ("foo", "1531344872326000000")
     expected = base64.b64encode(
@@ -103,7 +110,7 @@ def test_gen1_auth_message_carries_token_and_subscriptions() -> None:
     # Field 5 of ClientMessage holds the auth message (wire check without our classes).
     assert frames[0][0] == (5 << 3 | 2)
     later = bridge.subscribe([parse_topic("spread.kraken.btceur")])
-    assert client_pb2.ClientMessage.FromString(later[0]).WhichOneof("body") == "subscribe"
+    assert parse_client(later).WhichOneof("body") == "subscribe"
     assert bridge.handshake("wss://stream.cryptowat.ch").url == "wss://stream.cryptowat.ch"
 
 
@@ -113,9 +120,7 @@ def test_gen2_puts_the_key_in_the_url() -> None:
     assert bridge.handshake("wss://stream.cryptowat.ch").url == (
         "wss://stream.cryptowat.ch/connect?apikey=foo&format=binary"
     )
-    sent = client_pb2.ClientMessage.FromString(
-        bridge.subscribe([parse_topic("trades.kraken.btcusd")])[0]
-    )
+    sent = parse_client(bridge.subscribe([parse_topic("trades.kraken.btcusd")]))
     assert sent.WhichOneof("body") == "subscribe"
     assert sent.subscribe.subscriptions[0].stream_subscription.resource == "markets:87:trades"
 
@@ -191,7 +196,7 @@ def test_trades_prefer_strings_then_floats() -> None:
         ),
     )
     assert signals == []
-    common = {"topic": "trades.kraken.btceur", "source": "cw", "exchange": "kraken",
+    common: dict[str, Any] = {"topic": "trades.kraken.btceur", "source": "cw", "exchange": "kraken",
               "base": "btc", "quote": "eur", "recv_ts": RECV}  # fmt: skip
     assert events == [
         Trade(
@@ -220,7 +225,13 @@ def test_summary_candles_and_spread() -> None:
         market_update(11, spread),
     )
     assert signals == []
-    market = {"source": "cw", "exchange": "kraken", "base": "btc", "quote": "eur", "recv_ts": RECV}
+    market: dict[str, Any] = {
+        "source": "cw",
+        "exchange": "kraken",
+        "base": "btc",
+        "quote": "eur",
+        "recv_ts": RECV,
+    }
     assert events == [
         Summary(topic="summary.kraken.btceur", **market, ts=RECV, last="91000.1", high="92000",
                 low="90000", volume="12.5", volume_quote="1137500", change_absolute="-10.5",
@@ -241,7 +252,7 @@ def test_book_snapshot_and_delta_signals() -> None:
     _, signals = feed(
         make(("book.kraken.btceur",)), market_update(2, snapshot), market_update(3, deltas)
     )
-    market = {"topic": "book.kraken.btceur", "exchange": "kraken", "base": "btc", "quote": "eur",
+    market: dict[str, Any] = {"topic": "book.kraken.btceur", "exchange": "kraken", "base": "btc", "quote": "eur",
               "ts": RECV, "recv_ts": RECV}  # fmt: skip
     assert signals == [
         BookSnapshot(**market, seq=7, bids=(("100.5", "1"),), asks=(("100.6", "2"),)),
@@ -343,9 +354,7 @@ def test_markets_command_refreshes_from_rest(tmp_path: Path) -> None:
     assert out.read_text() == "id,exchange,pair,active\n5001,kraken,etheur,true\n"
     bridge = CryptowatchBridge(BridgeSettings(upstream="cw", markets_file=str(out)))
     bridge.connection_made(1)
-    sent = client_pb2.ClientMessage.FromString(
-        bridge.subscribe([parse_topic("trades.kraken.etheur")])[0]
-    )
+    sent = parse_client(bridge.subscribe([parse_topic("trades.kraken.etheur")]))
     assert (
         sent.apiAuthentication.client_subscriptions[0].stream_subscription.resource
         == "markets:5001:trades"

@@ -17,8 +17,10 @@ from proto.feedgate import events_pb2
 def test_every_event_field_is_in_the_proto(cls: type[Event]) -> None:
     """Each Struct field has a same-named field in the envelope or the kind's body message."""
     tag = cls.__struct_config__.tag
+    assert isinstance(tag, str)
     envelope = events_pb2.Event.DESCRIPTOR
     body = envelope.fields_by_name[tag].message_type
+    assert body is not None
     for name in cls.__struct_fields__:
         holder = envelope if name in ENVELOPE else body
         assert name in holder.fields_by_name, f"{cls.__name__}.{name} missing from {holder.name}"

@@ -549,6 +549,150 @@ def test_synthetic_sequences() -> None:
     run(body)
 
 
+BOOK_SUB = "8~Kraken~BTC~USD"
+
+
+def apply_l2(book: dict[int, dict[float, float]], frame: Frame) -> None:
+    """Apply one TYPE 8 delta (SIDE 0 bid / 1 ask; ACTION 1 add, 2 remove, 4 update)."""
+    levels = book[frame["SIDE"]]
+    if frame["ACTION"] == 2:
+        del levels[frame["P"]]
+    else:
+        assert (frame["P"] in levels) == (frame["ACTION"] == 4), frame
+        levels[frame["P"]] = frame["Q"]
+
+
+def l2_book(snapshot: Frame) -> dict[int, dict[float, float]]:
+    assert snapshot["TYPE"] == "9"
+    bids = [level["P"] for level in snapshot["BID"]]
+    asks = [level["P"] for level in snapshot["ASK"]]
+    assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
+    return {
+        0: {level["P"]: level["Q"] for level in snapshot["BID"]},
+        1: {level["P"]: level["Q"] for level in snapshot["ASK"]},
+    }
+
+
+async def book_snapshot(ws: ClientConnection, sub: str = BOOK_SUB) -> Frame:
+    await request(ws, "SubAdd", sub)
+    snapshot, complete, done = await recv_until(ws, "3")
+    assert (complete["TYPE"], complete["SUB"], done["TYPE"]) == ("16", sub, "3")
+    return snapshot
+
+
+async def resubscribe(ws: ClientConnection, sub: str = BOOK_SUB) -> Frame:
+    await request(ws, "SubRemove", sub)
+    await recv_until(ws, "18")
+    return await book_snapshot(ws, sub)
+
+
+def test_book_snapshot_then_live_deltas() -> None:
+    """With rate > 0 an 8~ sub gets TYPE 9, 16, 3, then TYPE 8 deltas at CCSEQ + 1 each."""
+
+    async def body() -> None:
+        async with CryptoCompareSimulator(SimConfig(rate=400.0)) as sim, connect(keyed(sim)) as ws:
+            await welcomed(ws)
+            snapshot = await book_snapshot(ws)
+            assert (snapshot["M"], snapshot["FSYM"], snapshot["TSYM"]) == ("Kraken", "BTC", "USD")
+            book, seq = l2_book(snapshot), snapshot["CCSEQ"]
+            for _ in range(40):
+                delta = await recv_frame(ws)
+                assert delta["TYPE"] == "8" and delta["M"] == "Kraken"
+                assert delta["CCSEQ"] == seq + 1, (delta, seq)
+                seq = delta["CCSEQ"]
+                apply_l2(book, delta)
+            assert max(book[0]) < min(book[1])
+
+    run(body)
+
+
+def test_send_book_delta_replays_the_book() -> None:
+    """send_book_delta drives deltas with rate=0; applied to the snapshot they give the next one."""
+
+    async def body() -> None:
+        async with CryptoCompareSimulator() as sim, connect(keyed(sim)) as ws:
+            await welcomed(ws)
+            snapshot = await book_snapshot(ws)
+            book, seq = l2_book(snapshot), snapshot["CCSEQ"]
+            actions: set[int] = set()
+            for _ in range(30):
+                await sim.send_book_delta(BOOK_SUB)
+                delta = await recv_frame(ws)
+                assert delta["TYPE"] == "8" and delta["CCSEQ"] == seq + 1
+                assert {"SIDE", "ACTION", "P", "Q", "REPORTEDNS", "DELAYNS"} <= set(delta)
+                assert delta["ACTION"] != 2 or delta["Q"] == 0
+                seq = delta["CCSEQ"]
+                actions.add(delta["ACTION"])
+                apply_l2(book, delta)
+            assert actions == {1, 2, 4}
+            fresh = await resubscribe(ws)
+            assert fresh["CCSEQ"] == seq
+            assert l2_book(fresh) == book
+
+    run(body)
+
+
+def test_inject_book_gap_skips_one_ccseq() -> None:
+    """After inject_book_gap the next delta skips exactly one CCSEQ; the chain then goes on."""
+
+    async def body() -> None:
+        async with CryptoCompareSimulator() as sim, connect(keyed(sim)) as ws:
+            await welcomed(ws)
+            other = "8~Coinbase~BTC~USD"
+            seq = (await book_snapshot(ws))["CCSEQ"]
+            other_seq = (await book_snapshot(ws, other))["CCSEQ"]
+            await sim.inject_book_gap(BOOK_SUB)
+            seen: list[tuple[str, int]] = []
+            for sub in (other, BOOK_SUB, BOOK_SUB, other):
+                await sim.send_book_delta(sub)
+                delta = await recv_frame(ws)
+                seen.append((delta["M"], delta["CCSEQ"]))
+            assert seen == [
+                ("Coinbase", other_seq + 1),
+                ("Kraken", seq + 2),
+                ("Kraken", seq + 3),
+                ("Coinbase", other_seq + 2),
+            ]
+            assert (await resubscribe(ws))["CCSEQ"] == seq + 3  # the skipped change is in the book
+
+    run(body)
+
+
+def test_inject_book_gap_with_live_deltas() -> None:
+    """With rate > 0 exactly one later delta jumps by 2; every other step is + 1."""
+
+    async def body() -> None:
+        async with CryptoCompareSimulator(SimConfig(rate=400.0)) as sim, connect(keyed(sim)) as ws:
+            await welcomed(ws)
+            seq = (await book_snapshot(ws))["CCSEQ"]
+            steps: list[int] = []
+            for i in range(30):
+                if i == 5:
+                    await sim.inject_book_gap(BOOK_SUB)
+                delta = await recv_frame(ws)
+                steps.append(delta["CCSEQ"] - seq)
+                seq = delta["CCSEQ"]
+            assert sorted(steps) == [1] * 29 + [2]
+            assert steps.index(2) >= 5
+
+    run(body)
+
+
+def test_book_helpers_need_an_order_book_sub() -> None:
+    """send_book_delta and inject_book_gap reject subs that are not valid 8~ subs."""
+
+    async def body() -> None:
+        async with CryptoCompareSimulator() as sim:
+            for bad in ("0~Coinbase~BTC~USD", "8~Nowhere~BTC~USD", "8~Kraken~BTC"):
+                with pytest.raises(ValueError):
+                    await sim.send_book_delta(bad)
+                with pytest.raises(ValueError):
+                    await sim.inject_book_gap(bad)
+            await sim.send_book_delta(BOOK_SUB)  # nobody subscribed: the book still moves
+
+    run(body)
+
+
 def test_invalid_json_keeps_connection_open() -> None:
     """Bad JSON gets 500 INVALID_JSON, bad shapes 500 INVALID_PARAMETER; the socket stays usable."""
 

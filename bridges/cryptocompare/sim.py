@@ -19,6 +19,10 @@ Behaviour in short (section numbers refer to the note):
   after the batch; TYPE 17s then TYPE 18 for removals. Errors echo the sub in ``PARAMETER``.
 * With ``rate > 0`` a generator picks active subs at random (seeded) and sends live frames
   (see :mod:`bridges.cryptocompare.sim_market`).
+* Order book ``8~…`` subs (§3.4): a TYPE 9 snapshot with the current CCSEQ on subscribe, then
+  TYPE 8 deltas with CCSEQ + 1 each, from the generator or from
+  :meth:`CryptoCompareSimulator.send_book_delta`; :meth:`~CryptoCompareSimulator.inject_book_gap`
+  makes the next delta skip one CCSEQ value (the skipped change is applied to the book unseen).
 * TYPE 999 heartbeats per connection every ``heartbeat_interval`` seconds.
 * ``set_silent(True)`` suppresses every frame, scripted ``send``/``broadcast`` included (they
   return 0); client requests are still processed, so subscriptions change silently.
@@ -254,6 +258,32 @@ class CryptoCompareSimulator:
         """While silent, no frame at all is sent: no welcome, replies, heartbeats or data."""
         self._silent = silent
 
+    async def send_book_delta(self, sub: str) -> None:
+        """Send one TYPE 8 delta (CCSEQ + 1) for the ``8~…`` sub ``sub`` now.
+
+        Lets tests drive the book with ``rate=0``. The market moves even when no connection
+        holds ``sub`` or the simulator is silent; the delta is then lost, as on a real link.
+        Raises ValueError (InvalidSubscription) if ``sub`` is not a valid ``8~…`` sub.
+        """
+        parsed = self._book_sub(sub)
+        targets = self._holders(sub)  # chosen before the book moves, see _generate
+        await self._deliver(sub, self._market.update(parsed), targets)
+
+    async def inject_book_gap(self, sub: str) -> None:
+        """The next TYPE 8 delta sent for the ``8~…`` sub ``sub`` skips one CCSEQ value.
+
+        The skipped change is applied to the book, so a fresh TYPE 9 snapshot after a
+        resubscribe holds it. Calls add up: two calls skip two values.
+        """
+        self._market.inject_book_gap(self._book_sub(sub))
+
+    @staticmethod
+    def _book_sub(sub: str) -> Subscription:
+        parsed = parse_subscription(sub)
+        if parsed.channel != "8":
+            raise InvalidSubscription(f"{sub} is not an order book (8~...) subscription.")
+        return parsed
+
     # -- internals -----------------------------------------------------------------------
 
     def _notify(self) -> None:
@@ -285,9 +315,13 @@ class CryptoCompareSimulator:
         async with conn.lock:
             return await self._write(conn, text)
 
-    async def _deliver(self, sub: str, text: str) -> int:
+    def _holders(self, sub: str) -> list[_Conn]:
+        return [conn for conn in self._conns if sub in conn.subs]
+
+    async def _deliver(self, sub: str, text: str, targets: list[_Conn] | None = None) -> int:
+        """Send ``text`` to the connections holding ``sub`` (among ``targets`` if given)."""
         sent = 0
-        for conn in list(self._conns):
+        for conn in list(self._conns) if targets is None else targets:
             if sub not in conn.subs:
                 continue
             async with conn.lock:
@@ -476,7 +510,11 @@ class CryptoCompareSimulator:
             while credit >= 1.0:
                 credit -= 1.0
                 sub = active[order[self._pick_rng.randrange(len(order))]]
-                await self._deliver(sub.raw, self._market.update(sub))
+                # Recipients are fixed before the market moves: a connection that subscribes
+                # while this frame is in flight gets a snapshot that already includes it, so
+                # it must not get the frame too (it would repeat a CCSEQ).
+                targets = self._holders(sub.raw)
+                await self._deliver(sub.raw, self._market.update(sub), targets)
 
 
 # -- command line --------------------------------------------------------------------------

@@ -372,6 +372,7 @@ class _Market:
             self.book[1][price + self.step * level] = _qty(rng, base, 100_000, 500_000_000)
         self.book_mid = price
         self.l2_seq = rng.randint(1_000_000, 90_000_000)
+        self.book_gaps = 0  # deltas to apply without sending (inject_book_gap)
         self.tob: list[tuple[Decimal, Decimal, int]] = [
             (price - half, _qty(rng, base), now_ns),
             (price + half, _qty(rng, base), now_ns),
@@ -638,7 +639,8 @@ class _Market:
         frame["ASK"] = [{"P": p, "Q": asks[p]} for p in sorted(asks)]
         return dumps(frame)
 
-    def book_delta(self, now_ns: int) -> str:
+    def _book_step(self) -> tuple[int, int, Decimal, Decimal]:
+        """Change one level of the L2 book and advance CCSEQ; (side, action, price, qty)."""
         rng = self.rng
         side = rng.randrange(2)
         levels = self.book[side]
@@ -657,7 +659,15 @@ class _Market:
             action = 4
             qty = levels[price] = _qty(rng, self.base, 100_000, 500_000_000)
         self.l2_seq += 1
-        delay = rng.randint(200_000, 20_000_000)
+        return side, action, price, qty
+
+    def book_delta(self, now_ns: int) -> str:
+        """The next TYPE 8 delta; pending injected gaps are applied first, unseen (§3.4)."""
+        while self.book_gaps > 0:
+            self.book_gaps -= 1
+            self._book_step()  # the book changes but no frame says so: CCSEQ skips a value
+        side, action, price, qty = self._book_step()
+        delay = self.rng.randint(200_000, 20_000_000)
         frame = self._short_head("8")
         frame.update({"SIDE": side, "ACTION": action, "CCSEQ": self.l2_seq, "P": price, "Q": qty})
         if self.market in _SEQ_EXCHANGES:
@@ -725,6 +735,12 @@ class SyntheticMarket:
         if sub.channel == "30":
             return [market.tob_snapshot()]
         return [market.book_snapshot()]  # channel 8: TYPE 9 snapshot
+
+    def inject_book_gap(self, sub: Subscription) -> None:
+        """The next TYPE 8 delta of ``sub``'s market skips one CCSEQ value."""
+        if sub.channel != "8":
+            raise InvalidSubscription(f"{sub.raw} is not an order book (8~...) subscription.")
+        self._market(sub).book_gaps += 1
 
     def update(self, sub: Subscription) -> str:
         """One live frame for ``sub`` (advances the market)."""

@@ -1,0 +1,83 @@
+"""The book keeper: engine outcomes become book entries, gaps, resyncs and the latest key."""
+
+from __future__ import annotations
+
+import json
+
+from gateway.bookkeeper import BookKeeper, latest_key
+from gateway.bridge import BookDelta, BookSnapshot
+from gateway.events import Book, Event, Gap, Latest, Status
+
+MARKET = {"topic": "book.kraken.btceur", "exchange": "kraken", "base": "btc", "quote": "eur"}
+
+
+def snapshot(
+    seq: int, bids: tuple[tuple[str, str], ...], asks: tuple[tuple[str, str], ...]
+) -> BookSnapshot:
+    return BookSnapshot(**MARKET, ts=seq, recv_ts=seq, seq=seq, bids=bids, asks=asks)
+
+
+def delta(seq: int, **changes: tuple[tuple[str, str], ...] | tuple[str, ...]) -> BookDelta:
+    return BookDelta(**MARKET, ts=seq, recv_ts=seq, seq=seq, **changes)  # type: ignore[arg-type]
+
+
+def test_applied_changes_become_entries_and_latest() -> None:
+    """A snapshot and a delta become book entries; the latest key renders the whole book."""
+    keeper = BookKeeper("cw", None, depth=2)
+    events: list[Event] = []
+    assert not keeper.apply(
+        snapshot(10, (("100", "1"), ("99", "2"), ("98", "3")), (("101", "1"),)), events
+    )
+    assert not keeper.apply(delta(11, bid_set=(("100.5", "4"),), ask_remove=("101",)), events)
+    books = [e for e in events if isinstance(e, Book)]
+    assert [(b.action, b.seq, b.prev_seq) for b in books] == [
+        ("snapshot", 10, None),
+        ("delta", 11, 10),
+    ]
+    assert json.loads(books[0].bids) == [["100", "1"], ["99", "2"], ["98", "3"]]
+    assert (json.loads(books[1].bids), json.loads(books[1].asks)) == (
+        [["100.5", "4"]],
+        [["101", "0"]],
+    )
+    latest = [e for e in events if isinstance(e, Latest)]
+    assert latest[-1].topic == latest_key("book.kraken.btceur") == "book:kraken.btceur"
+    state = json.loads(latest[-1].render())
+    assert state == {"topic": "book.kraken.btceur", "seq": 11, "ts": 11, "in_sync": True,
+                     "bids": [["100.5", "4"], ["100", "1"]], "asks": []}  # fmt: skip
+
+
+def test_gap_reported_once_and_asks_for_resync() -> None:
+    """A skipped seq publishes one gap on that topic and asks for a resync; stale books publish nothing."""
+    keeper = BookKeeper("cc", None)
+    events: list[Event] = []
+    keeper.apply(snapshot(1, (("10", "1"),), (("11", "1"),)), events)
+    events.clear()
+    assert keeper.apply(delta(3, bid_set=(("10", "2"),)), events) is True
+    assert keeper.apply(delta(4, bid_set=(("10", "3"),)), events) is False
+    gaps = [e for e in events if isinstance(e, Gap)]
+    assert len(gaps) == 1 and gaps[0].topic == "book.kraken.btceur"
+    assert gaps[0].reason == "sequence: expected 2, got 3" and (gaps[0].from_ts, gaps[0].to_ts) == (
+        1,
+        3,
+    )
+    assert not any(isinstance(e, Book) for e in events) and not keeper.in_sync("book.kraken.btceur")
+    assert keeper.gaps == 1
+    events.clear()
+    keeper.apply(snapshot(4, (("10", "3"),), (("11", "1"),)), events)
+    assert keeper.in_sync("book.kraken.btceur") and [type(e) for e in events] == [Book, Latest]
+
+
+def test_crossed_book_reported_once() -> None:
+    """A crossed book is reported on the status topic once, until it uncrosses."""
+    keeper = BookKeeper("cc", None)
+    events: list[Event] = []
+    keeper.apply(snapshot(1, (("10", "1"),), (("11", "1"),)), events)
+    keeper.apply(delta(2, bid_set=(("11.5", "1"),)), events)
+    keeper.apply(delta(3, bid_set=(("11.6", "1"),)), events)
+    statuses = [e for e in events if isinstance(e, Status)]
+    assert len(statuses) == 1 and statuses[0].state == "crossed_book"
+    assert (
+        statuses[0].message == "best bid 11.6 >= best ask 11"
+        or statuses[0].message == "best bid 11.5 >= best ask 11"
+    )
+    assert keeper.crossed_count == 1
