@@ -15,9 +15,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bridges.cryptocompare.sim import CryptoCompareSimulator, SimConfig
 
@@ -70,19 +70,31 @@ class LoopThread:
         self.loop.close()
 
 
+class Simulator(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Simulator)
+
+
 @contextmanager
-def simulator(
-    config: SimConfig | None = None,
-) -> Iterator[tuple[CryptoCompareSimulator, LoopThread]]:
-    """A CryptoCompare-protocol simulator running in its own loop thread."""
+def serving(sim: S) -> Iterator[tuple[S, LoopThread]]:
+    """Any protocol simulator, running in its own loop thread until the block ends."""
     loop = LoopThread()
-    sim = CryptoCompareSimulator(config or SimConfig())
     loop.run(sim.start())
     try:
         yield sim, loop
     finally:
         loop.run(sim.stop())
         loop.close()
+
+
+def simulator(
+    config: SimConfig | None = None,
+) -> AbstractContextManager[tuple[CryptoCompareSimulator, LoopThread]]:
+    """A CryptoCompare-protocol simulator running in its own loop thread."""
+    return serving(CryptoCompareSimulator(config or SimConfig()))
 
 
 def sim_call(loop: LoopThread, coro: Awaitable[T]) -> T:
@@ -158,8 +170,9 @@ def gateway_config(
     *,
     extra_upstream: str = "",
     redis: str = "",
+    protocol: str = "cryptocompare",
 ) -> str:
-    """A config for one CryptoCompare upstream served by the test's simulator."""
+    """A config for one upstream (``cc``) served by the test's simulator."""
     topic_list = ", ".join(json.dumps(t) for t in topics)
     return f"""
 {redis}
@@ -171,7 +184,7 @@ hash_interval = 0.5
 log_interval = 0.5
 
 [upstreams.cc]
-protocol = "cryptocompare"
+protocol = "{protocol}"
 url = "{sim_url}"
 api_key_env = "FEEDGATE_TEST_CC_KEY"
 topics = [{topic_list}]
