@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import json
 import socket
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from gateway.config import default_config_text
+from gateway.config import default_config_text, parse_config
 from tests.support import GatewayProcess, free_port, wait_for
 
 
@@ -28,19 +28,22 @@ def test_default_config_runs_offline_with_embedded_valkey(tmp_path: Path) -> Non
     text = text.replace('data_dir = "var/valkey"', f'data_dir = "{tmp_path / "valkey"}"')
     text += "\n[status]\nlog_interval = 0.5\n"
     assert f"port = {redis_port}" in text and str(health_port) in text
-    topics = re.findall(r'^\s+"([a-z0-9.]+)",$', text, re.M)
-    assert len(topics) == 9
-    env = {"CRYPTOCOMPARE_API_KEY": ""}
+    config = parse_config(text, "test", {})
+    wanted = {name: up.topics for name, up in config.upstreams.items()}
+    assert set(wanted) == {"cryptocompare", "cryptowatch"}
+    topics = [t for group in wanted.values() for t in group]
+    env = {"CRYPTOCOMPARE_API_KEY": "", "CRYPTOWATCH_API_KEY": ""}
 
     gateway = GatewayProcess(text, tmp_path, env)
     try:
         report = gateway.wait_ready(health_port, timeout=60)
-        assert sorted(report["upstreams"]["cryptocompare"]["subscribed"]) == sorted(topics)
+        for name, group in wanted.items():
+            assert sorted(report["upstreams"][name]["subscribed"]) == sorted(group)
         client = redis.Redis(port=redis_port, decode_responses=True)
 
         def flowing() -> dict[str, int] | None:
             lengths = {t: int(client.xlen(t)) for t in topics}
-            return lengths if sum(1 for n in lengths.values() if n > 0) >= 6 else None
+            return lengths if sum(1 for n in lengths.values() if n > 0) >= 10 else None
 
         wait_for(flowing, 30, "synthetic data on most topics")
         config: Any = client.config_get("appendonly")
@@ -48,6 +51,9 @@ def test_default_config_runs_offline_with_embedded_valkey(tmp_path: Path) -> Non
         assert any((tmp_path / "valkey").rglob("*.aof")), "the append-only file is on disk"
         wait_for(lambda: "ev/s" in gateway.log(), 10, "a status line")
         assert "using the built-in cryptocompare simulator" in gateway.log()
+        assert "using the built-in cryptowatch simulator" in gateway.log()
+        latest = client.get("book:kraken.btceur")
+        assert latest is not None and json.loads(latest)["topic"] == "book.kraken.btceur"
         trades_before = int(client.xlen("trades.kraken.btceur"))
         assert trades_before > 0
         client.close()
