@@ -46,8 +46,8 @@ def test_default_config_runs_offline_with_embedded_valkey(tmp_path: Path) -> Non
             return lengths if sum(1 for n in lengths.values() if n > 0) >= 10 else None
 
         wait_for(flowing, 30, "synthetic data on most topics")
-        config: Any = client.config_get("appendonly")
-        assert config["appendonly"] == "yes"
+        server_config: Any = client.config_get("appendonly")
+        assert server_config["appendonly"] == "yes"
         assert any((tmp_path / "valkey").rglob("*.aof")), "the append-only file is on disk"
         wait_for(lambda: "ev/s" in gateway.log(), 10, "a status line")
         assert "using the built-in cryptocompare simulator" in gateway.log()
