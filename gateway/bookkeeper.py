@@ -15,9 +15,9 @@ import json
 import logging
 from collections.abc import Callable
 
-from gateway.bridge import BookDelta, BookSnapshot
+from gateway.bridge import BookDelta, BookSnapshot, Level
 from gateway.core.book import Applied, BookSync, Delta, Gap, Snapshot
-from gateway.events import Book, Event, Latest, Status
+from gateway.events import Book, Event, Latest, Spread, Status
 from gateway.events import Gap as GapEvent
 
 log = logging.getLogger("feedgate.books")
@@ -31,10 +31,14 @@ def latest_key(topic: str) -> str:
 class BookKeeper:
     """Keeps the books of one upstream's markets in sequence."""
 
-    def __init__(self, source: str, modulus: int | None, depth: int = 50) -> None:
+    def __init__(
+        self, source: str, modulus: int | None, depth: int = 50, derive_spread: bool = False
+    ) -> None:
         self._source = source
         self._modulus = modulus
         self._depth = depth
+        self._derive_spread = derive_spread
+        self._tops: dict[str, tuple[Level | None, Level | None]] = {}
         self._books: dict[str, BookSync] = {}
         self._last_ts: dict[str, int] = {}
         self._crossed: set[str] = set()
@@ -85,6 +89,8 @@ class BookKeeper:
                        render=self._renderer(topic, sync))
             )  # fmt: skip
             self._check_crossed(topic, sync, update.ts, events)
+            if self._derive_spread:
+                self._spread(update, sync, events)
         return resync
 
     def _book_event(self, update: BookSnapshot | BookDelta, outcome: Applied) -> Book:
@@ -129,6 +135,25 @@ class BookKeeper:
             ).encode()  # fmt: skip
 
         return render
+
+    def _spread(
+        self, update: BookSnapshot | BookDelta, sync: BookSync, events: list[Event]
+    ) -> None:
+        """For upstreams without a spread channel: publish the top of book when it changes."""
+        top = sync.book.best()
+        if self._tops.get(update.topic) == top:
+            return
+        self._tops[update.topic] = top
+        bid, ask = top
+        events.append(
+            Spread(
+                topic="spread." + update.topic.split(".", 1)[1], source=self._source,
+                exchange=update.exchange, base=update.base, quote=update.quote, ts=update.ts,
+                recv_ts=update.recv_ts, bid=bid[0] if bid else None,
+                bid_size=bid[1] if bid else None, ask=ask[0] if ask else None,
+                ask_size=ask[1] if ask else None, seq=sync.seq,
+            )
+        )  # fmt: skip
 
     def _check_crossed(self, topic: str, sync: BookSync, ts: int, events: list[Event]) -> None:
         """Report a book that turns crossed (best bid ≥ best ask) once, until it uncrosses."""

@@ -101,6 +101,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
     book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
+    spread_from_book: bool = False  # publish spread.* from the book's top on each change
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0

@@ -55,6 +55,7 @@ class SessionPolicy(msgspec.Struct, frozen=True, kw_only=True):
     open_timeout: float = 10.0
     max_frame_bytes: int = 4 * 1024 * 1024
     book_depth: int = 50
+    spread_from_book: bool = False
 
 
 class SessionState:
@@ -105,7 +106,9 @@ class Session:
         self._connection: Connection | None = None
         self._at_least = 0.0
         self._decode_logged: dict[str, float] = {}
-        self.books = BookKeeper(name, bridge.book_seq_modulus, policy.book_depth)
+        self.books = BookKeeper(
+            name, bridge.book_seq_modulus, policy.book_depth, policy.spread_from_book
+        )
         self.watchdog = policy.watchdog
         self.state = SessionState([t.name for t in topics])
         self.log = logging.getLogger(f"feedgate.session.{name}")

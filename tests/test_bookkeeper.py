@@ -6,7 +6,7 @@ import json
 
 from gateway.bookkeeper import BookKeeper, latest_key
 from gateway.bridge import BookDelta, BookSnapshot
-from gateway.events import Book, Event, Gap, Latest, Status
+from gateway.events import Book, Event, Gap, Latest, Spread, Status
 
 MARKET = {"topic": "book.kraken.btceur", "exchange": "kraken", "base": "btc", "quote": "eur"}
 
@@ -81,3 +81,25 @@ def test_crossed_book_reported_once() -> None:
         or statuses[0].message == "best bid 11.5 >= best ask 11"
     )
     assert keeper.crossed_count == 1
+
+
+def test_spread_derived_from_the_book_when_asked() -> None:
+    """With derive_spread, a change of best bid or ask publishes a spread entry; others do not."""
+    keeper = BookKeeper("kr", None, derive_spread=True)
+    events: list[Event] = []
+    keeper.apply(snapshot(1, (("10", "1"), ("9", "5")), (("11", "2"),)), events)
+    keeper.apply(delta(2, bid_set=(("9", "6"),)), events)  # below the best: no new spread
+    keeper.apply(delta(3, ask_set=(("10.5", "0.5"),)), events)
+    spreads = [e for e in events if isinstance(e, Spread)]
+    assert [(s.topic, s.bid, s.bid_size, s.ask, s.ask_size, s.seq) for s in spreads] == [
+        ("spread.kraken.btceur", "10", "1", "11", "2", 1),
+        ("spread.kraken.btceur", "10", "1", "10.5", "0.5", 3),
+    ]
+    assert not any(isinstance(e, Spread) for e in _apply_plain())
+
+
+def _apply_plain() -> list[Event]:
+    keeper = BookKeeper("cc", None)
+    events: list[Event] = []
+    keeper.apply(snapshot(1, (("10", "1"),), (("11", "1"),)), events)
+    return events
