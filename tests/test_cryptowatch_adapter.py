@@ -207,6 +207,17 @@ def test_trades_prefer_strings_then_floats() -> None:
     ]
 
 
+def test_updates_fan_out_by_market_id() -> None:
+    """Updates name their market by id, so exchange-wide resources fan out to per-market topics."""
+    bridge = make(("trades.kraken.btceur",))
+    trade = message(uint(2, 1700000000), data(8, "1"), data(9, "2"), data(11, "X"))
+    kraken_btcusd = message(uint(3, 4), uint(4, 9), uint(5, 87))
+    events, _ = feed(
+        bridge, market_update(4, data(1, trade)), market_update(4, data(1, trade), kraken_btcusd)
+    )
+    assert [e.topic for e in events] == ["trades.kraken.btceur", "trades.kraken.btcusd"]
+
+
 def test_summary_candles_and_spread() -> None:
     """summaryUpdate, intervalsUpdate (only wanted periods) and spread (ms timestamp)."""
     bridge = make(("ohlc.kraken.btceur.1m", "summary.kraken.btceur", "spread.kraken.btceur"))

@@ -213,3 +213,39 @@ def test_bad_secret_is_refused_and_not_retried(
         finally:
             assert gateway.stop() == 0
         assert "d3Jvbmctc2VjcmV0" not in gateway.log()
+
+
+def test_gen2_and_a_refused_subscription(
+    redis_url: str, rclient: redis.Redis, tmp_path: Path
+) -> None:
+    """Gen 2 connects with the key in the URL; a market the server lacks is refused per topic."""
+    markets = tmp_path / "markets.csv"
+    markets.write_text("id,exchange,pair,active\n86,kraken,btceur,true\n5001,kraken,dogeeur,true\n")
+    extra = f'generation = 2\nmarkets_file = "{markets}"\nwatchdog = 30'
+    with serving(CryptowatchSimulator(SimConfig(credentials={KEY: SECRET}))) as (sim, _loop):
+        port = free_port()
+        gateway = GatewayProcess(
+            gateway_config(sim.url, port, ["trades.kraken.btceur", "trades.kraken.dogeeur"],
+                           protocol="cryptowatch", extra_upstream=extra),
+            tmp_path, {"REDIS_URL": redis_url, "FEEDGATE_TEST_CC_KEY": KEY},
+        )  # fmt: skip
+        try:
+
+            def refused() -> dict[str, Any] | None:
+                try:
+                    _, report = gateway.readyz(port)
+                except OSError:
+                    return None
+                upstream: dict[str, Any] = report["upstreams"]["cc"]
+                return upstream if upstream["refused"] and upstream["subscribed"] else None
+
+            upstream = wait_for(refused, 20, "one subscribed and one refused topic")
+            assert upstream["subscribed"] == ["trades.kraken.btceur"]
+            reason = upstream["refused"]["trades.kraken.dogeeur"]
+            assert reason.startswith("subscribe_failed: ") and "5001" in reason
+            assert not any(
+                m.HasField("apiAuthentication") for m in sim.received
+            )  # gen 2: no auth message
+        finally:
+            assert gateway.stop() == 0
+        assert KEY not in gateway.log()
