@@ -20,7 +20,11 @@ from typing import Any
 
 from gateway.bridge import BridgeSettings, Secret
 from gateway.config import Config, UpstreamConfig, api_key, api_secret, uses_protobuf
+from gateway.control import ControlPlane
+from gateway.core.demand import Demand
+from gateway.core.quota import Quotas
 from gateway.embedded import EmbeddedValkey
+from gateway.errors import ConfigError
 from gateway.health import HealthServer, readiness
 from gateway.publish.healthhash import HealthHash
 from gateway.publish.resp import StreamEncoder
@@ -28,10 +32,12 @@ from gateway.publish.writer import StreamWriter
 from gateway.redisurl import parse as parse_redis_url
 from gateway.redisurl import redact
 from gateway.registry import make_bridge, simulator_module
+from gateway.routing import Router
 from gateway.session import Session, SessionPolicy
 from gateway.statusline import RateMeter, format_status
 from gateway.topics import parse_topic
 from gateway.transport import WebsocketsTransport
+from gateway.upstreams import UpstreamPool
 
 log = logging.getLogger("feedgate")
 
@@ -44,6 +50,16 @@ def policy_of(upstream: UpstreamConfig) -> SessionPolicy:
     return SessionPolicy(
         **{name: getattr(upstream, name) for name in SessionPolicy.__struct_fields__}
     )
+
+
+def quotas_of(upstream: UpstreamConfig, defaults: Mapping[str, float]) -> Quotas:
+    """Configured limits over the protocol's documented ones."""
+    values: dict[str, Any] = {k: v for k, v in defaults.items() if k in Quotas.__struct_fields__}
+    for name in upstream.quotas.__struct_fields__:
+        value = getattr(upstream.quotas, name)
+        if value is not None:
+            values[name] = value
+    return Quotas(**values)
 
 
 def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
@@ -60,8 +76,14 @@ class Gateway:
         self._stop = asyncio.Event()
         self._embedded: EmbeddedValkey | None = None
         self._simulators: list[Any] = []
-        self.sessions: list[Session] = []
+        self.pools: dict[str, UpstreamPool] = {}
+        self.control: ControlPlane | None = None
         self.writer: StreamWriter | None = None
+
+    @property
+    def sessions(self) -> list[Session]:
+        """Every upstream connection, shards included."""
+        return [s for pool in self.pools.values() for s in pool.sessions]
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (first signal); a second one exits at once."""
@@ -96,14 +118,31 @@ class Gateway:
             max_batch=config.redis.max_batch,
         )
         self.writer = writer
+        pinned: dict[str, str] = {}
         for name, upstream in config.upstreams.items():
-            self.sessions.append(await self._session(name, upstream, writer))
+            self.pools[name] = await self._pool(name, upstream, writer)
+            pinned.update(dict.fromkeys(upstream.topics, name))
+        router = Router(self.pools, config.routes, pinned)
+        demand = Demand(config.control.grace, pinned)
+        if config.control.enabled:
+            self.control = ControlPlane(
+                redis_url, router, self.pools, demand,
+                default_ttl=config.control.default_ttl, max_ttl=config.control.max_ttl,
+                tick=config.control.tick,
+            )  # fmt: skip
 
         def report() -> dict[str, Any]:
             return readiness(self.sessions, writer, time.time_ns())
 
+        def subscriptions() -> dict[str, Any]:
+            rows = self.control.subscriptions() if self.control else []
+            return {
+                "topics": rows,
+                "upstreams": {name: pool.describe() for name, pool in self.pools.items()},
+            }
+
         host, _, port = config.health.listen.rpartition(":")
-        health = HealthServer(host, int(port), report)
+        health = HealthServer(host, int(port), report, {"/subscriptions": subscriptions})
         await health.start()
         instance = config.health.instance or socket.gethostname()
         health_hash = HealthHash(redis_url, instance, report, config.health.hash_ttl)
@@ -113,7 +152,10 @@ class Gateway:
             loop.add_signal_handler(signum, self.request_stop)
 
         tasks = [asyncio.create_task(writer.run(), name="writer")]
-        tasks += [asyncio.create_task(s.run(), name=f"session:{s.name}") for s in self.sessions]
+        for pool in self.pools.values():
+            pool.start()
+        if self.control is not None:
+            tasks.append(asyncio.create_task(self.control.run(), name="control"))
         helpers = [
             asyncio.create_task(self._every(config.health.hash_interval, health_hash.refresh)),
         ]
@@ -124,19 +166,24 @@ class Gateway:
         finally:
             for task in helpers:
                 task.cancel()
-            await asyncio.gather(*(s.stop() for s in self.sessions), return_exceptions=True)
+            await asyncio.gather(*(p.stop() for p in self.pools.values()), return_exceptions=True)
             drained = await writer.close(FLUSH_TIMEOUT)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, *helpers, return_exceptions=True)
             await health.close()
             await health_hash.close()
+            if self.control is not None:
+                await self.control.close()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("stopped (%s)", "all events written" if drained else "some events NOT written")
         return 0 if drained else 1
 
-    async def _session(self, name: str, upstream: UpstreamConfig, writer: StreamWriter) -> Session:
+    async def _pool(
+        self, name: str, upstream: UpstreamConfig, writer: StreamWriter
+    ) -> UpstreamPool:
+        """The upstream's connections, with its config topics placed (pinned)."""
         key = api_key(upstream, self._environ)
         url = upstream.url
         if uses_simulator(upstream, key):
@@ -154,17 +201,24 @@ class Gateway:
             generation=upstream.generation,
             markets_file=upstream.markets_file,
         )
-        bridge = make_bridge(upstream.protocol, settings)
-        topics = [parse_topic(t) for t in upstream.topics]
-        return Session(
+        probe = make_bridge(upstream.protocol, settings)
+        pool = UpstreamPool(
             name,
-            bridge,
+            lambda: make_bridge(upstream.protocol, settings),
             url,
-            topics,
             writer.submit,
             transport=WebsocketsTransport(),
             policy=policy_of(upstream),
+            quotas=quotas_of(upstream, probe.default_quotas),
         )
+        for topic in upstream.topics:
+            refused = await pool.add(parse_topic(topic), required=True)
+            if refused is not None:
+                raise ConfigError(
+                    f"upstreams.{name}.topics: {topic} is over the quota {refused.quota} "
+                    f"({refused.detail}); raise upstreams.{name}.quotas or drop topics"
+                )
+        return pool
 
     @staticmethod
     async def _every(seconds: float, action: Callable[[], Awaitable[None]]) -> None:

@@ -8,7 +8,7 @@ passes the receive time in, so bridges are tested and fuzzed with plain bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import msgspec
@@ -71,6 +71,13 @@ class Welcome(Signal, frozen=True, tag="welcome"):
 
     server: str = ""
     limits: tuple[tuple[str, int], ...] = ()
+
+
+class QuotaUpdate(Signal, frozen=True, tag="quota_update"):
+    """The upstream told its real limits, by standard quota name (``connections``,
+    ``subscriptions_per_connection``, ``connects_per_minute``, ``connects_per_hour``)."""
+
+    limits: tuple[tuple[str, int], ...]
 
 
 class Heartbeat(Signal, frozen=True, tag="heartbeat"):
@@ -156,6 +163,8 @@ class Bridge(Protocol):
 
     #: Book sequence numbers wrap at this value (Cryptowatch: 2**32), or never (None).
     book_seq_modulus: int | None
+    #: The protocol's documented limits by quota name (``gateway.core.quota.Quotas``).
+    default_quotas: Mapping[str, float]
 
     def handshake(self, url: str) -> Handshake:
         """The request that opens a connection to ``url``, credentials applied."""

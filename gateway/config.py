@@ -90,6 +90,27 @@ class StatusConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     log_interval: float = 10.0  # seconds between lines when not a terminal
 
 
+class QuotaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Limits of one upstream key; unset ones take the protocol's documented defaults."""
+
+    connections: int | None = None
+    subscriptions_per_connection: int | None = None
+    subscriptions_total: int | None = None
+    connects_per_minute: int | None = None
+    connects_per_hour: int | None = None
+    messages_per_second: float | None = None
+
+
+class ControlConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Consumers' requests for topics over Redis (docs/control.md)."""
+
+    enabled: bool = True
+    default_ttl: float = 30.0  # lease seconds when a request gives no ttl
+    max_ttl: float = 3600.0
+    grace: float = 30.0  # seconds a topic stays subscribed after its last lease ends
+    tick: float = 0.5  # seconds between expiry checks
+
+
 class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One upstream connection: its protocol, endpoint, credentials and topics."""
 
@@ -103,6 +124,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
     spread_from_book: bool = False  # publish spread.* from the book's top on each change
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
+    quotas: QuotaConfig = msgspec.field(default_factory=QuotaConfig)
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0
     watchdog: float = 70.0
@@ -120,6 +142,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     health: HealthConfig = msgspec.field(default_factory=HealthConfig)
     streams: StreamsConfig = msgspec.field(default_factory=StreamsConfig)
     status: StatusConfig = msgspec.field(default_factory=StatusConfig)
+    control: ControlConfig = msgspec.field(default_factory=ControlConfig)
+    routes: dict[str, str] = msgspec.field(default_factory=dict)
     upstreams: dict[str, UpstreamConfig] = msgspec.field(default_factory=dict)
 
 
@@ -205,6 +229,27 @@ def _validate(config: Config, source: str) -> None:
             fail(f"streams.maxlen_by_channel.{channel}", "must be at least 1")
     if config.status.interval <= 0 or config.status.log_interval <= 0:
         fail("status.interval", "intervals must be positive")
+    control = config.control
+    if control.grace < 0 or control.tick <= 0 or not 1 <= control.default_ttl <= control.max_ttl:
+        fail("control", "need grace >= 0, tick > 0 and 1 <= default_ttl <= max_ttl")
+    for pattern, target in config.routes.items():
+        if target not in config.upstreams:
+            fail(f"routes.{pattern}", f"no upstream named {target!r}")
+        if not re.fullmatch(r"\*|[a-z]+(\.[a-z0-9]+)?", pattern):
+            fail(f"routes.{pattern}", "keys are <channel>, <channel>.<exchange> or *")
+    pinned: dict[str, str] = {}
+    for name, upstream in config.upstreams.items():
+        for topic in upstream.topics:
+            other = pinned.setdefault(topic, name)
+            if other != name:
+                problem = (
+                    f"{topic} is already published by upstream {other!r} (one upstream a topic)"
+                )
+                fail(f"upstreams.{name}.topics", problem)
+        for field in upstream.quotas.__struct_fields__:
+            value = getattr(upstream.quotas, field)
+            if value is not None and value <= 0:
+                fail(f"upstreams.{name}.quotas.{field}", "must be positive")
     for name, upstream in config.upstreams.items():
         key = f"upstreams.{name}"
         if not re.fullmatch(r"[a-z0-9_-]+", name):

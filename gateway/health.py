@@ -31,7 +31,7 @@ def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) ->
     for session in sessions:
         state = session.state
         age = (now_ns - state.last_frame_ns) / 1e9 if state.last_frame_ns else None
-        missing = sorted(set(state.wanted) - state.subscribed)
+        missing = sorted(state.required - state.subscribed)
         fresh = age is not None and age <= session.watchdog
         ok = state.connected and not missing and fresh and state.fatal is None
         ready = ready and ok
@@ -71,10 +71,17 @@ def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) ->
 class HealthServer:
     """A minimal HTTP/1.1 server for ``/healthz`` and ``/readyz``."""
 
-    def __init__(self, host: str, port: int, report: Callable[[], Report]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        report: Callable[[], Report],
+        extra: dict[str, Callable[[], Report]] | None = None,
+    ) -> None:
         self._host = host
         self._port = port
         self._report = report
+        self._extra = extra or {}
         self._server: asyncio.Server | None = None
         self.started_ns = time.time_ns()
 

@@ -25,6 +25,7 @@ from gateway.bridge import (
     Bridge,
     DecodeError,
     Heartbeat,
+    QuotaUpdate,
     Signal,
     Subscribed,
     SubscribeFailed,
@@ -32,7 +33,8 @@ from gateway.bridge import (
     UpstreamError,
     Welcome,
 )
-from gateway.core.backoff import Backoff, ConnectPacer
+from gateway.core.backoff import Backoff
+from gateway.core.ratelimit import ConnectGate, TokenBucket
 from gateway.errors import ConnectError, ConnectionClosed
 from gateway.events import Event, Gap, Status
 from gateway.topics import Topic
@@ -61,8 +63,9 @@ class SessionPolicy(msgspec.Struct, frozen=True, kw_only=True):
 class SessionState:
     """What health checks, the status line and tests read about a session."""
 
-    def __init__(self, topics: Sequence[str]) -> None:
-        self.wanted = tuple(topics)
+    def __init__(self, topics: Sequence[str], required: Sequence[str] | None = None) -> None:
+        self.wanted = set(topics)  # topics this connection should hold
+        self.required = set(topics if required is None else required)  # for readiness
         self.connected = False
         self.subscribed: set[str] = set()
         self.failed: dict[str, str] = {}
@@ -92,16 +95,26 @@ class Session:
         transport: Transport,
         policy: SessionPolicy,
         rng: random.Random | None = None,
+        gate: ConnectGate | None = None,
+        messages: TokenBucket | None = None,
+        on_quota: Callable[[dict[str, int]], None] | None = None,
+        required: Sequence[str] | None = None,
+        upstream: str | None = None,
     ) -> None:
         self.name = name
+        self.upstream = upstream or name
         self._bridge = bridge
         self._url = url
-        self._topics = list(topics)
+        self._topics = {t.name: t for t in topics}
         self._sink = sink
         self._transport = transport
         self._policy = policy
         self._backoff = Backoff(policy.backoff_initial, policy.backoff_max, rng)
-        self._pacer = ConnectPacer(policy.min_connect_interval)
+        # Shared by every connection of one upstream (one key): connect pacing and
+        # budgets, and the control-message rate.
+        self._gate = gate or ConnectGate(policy.min_connect_interval, now=time.monotonic())
+        self._messages = messages
+        self._on_quota = on_quota
         self._stop = asyncio.Event()
         self._connection: Connection | None = None
         self._at_least = 0.0
@@ -110,10 +123,51 @@ class Session:
             name, bridge.book_seq_modulus, policy.book_depth, policy.spread_from_book
         )
         self.watchdog = policy.watchdog
-        self.state = SessionState([t.name for t in topics])
+        self.state = SessionState(list(self._topics), required)
         self.log = logging.getLogger(f"feedgate.session.{name}")
-        for topic in self._topics:
+        for topic in self._topics.values():
             bridge.check_topic(topic)
+
+    # --- demand -------------------------------------------------------------------
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._topics)
+
+    async def add(self, topics: Sequence[Topic]) -> None:
+        """Hold more topics: subscribed now if connected, else on the next connect."""
+        new = [t for t in topics if t.name not in self._topics]
+        for topic in new:
+            self._bridge.check_topic(topic)
+            self._topics[topic.name] = topic
+            self.state.wanted.add(topic.name)
+        connection = self._connection
+        if new and connection is not None:
+            await self._send(connection, self._bridge.subscribe(new))
+
+    async def remove(self, topics: Sequence[str]) -> None:
+        """Drop topics: unsubscribed now if connected."""
+        gone = [self._topics.pop(name) for name in topics if name in self._topics]
+        state = self.state
+        for topic in gone:
+            state.wanted.discard(topic.name)
+            state.required.discard(topic.name)
+            state.subscribed.discard(topic.name)
+            state.failed.pop(topic.name, None)
+        connection = self._connection
+        if gone and connection is not None:
+            await self._send(connection, self._bridge.unsubscribe(gone))
+
+    async def _send(self, connection: Connection, frames: Sequence[str | bytes]) -> None:
+        """Send control frames within the upstream's messages-per-second budget."""
+        for frame in frames:
+            bucket = self._messages
+            if bucket is not None:
+                wait = bucket.wait_time(time.monotonic())
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                bucket.take(time.monotonic())
+            await connection.send(frame)
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -122,13 +176,15 @@ class Session:
         delay = 0.0
         down_since: int | None = None
         while not self._stop.is_set():
-            wait = self._pacer.wait_before_connect(time.monotonic(), max(delay, self._at_least))
+            wait = max(self._gate.delay(time.monotonic()), delay, self._at_least)
             self._at_least = 0.0
             if wait > 0:
                 self.log.info("connecting in %.1fs", wait)
                 if await self._stopped_within(wait):
                     break
-            self._pacer.connecting(time.monotonic())
+                delay = 0.0
+                continue  # look again: another connection of this upstream may have connected
+            self._gate.connecting(time.monotonic())
             try:
                 connection = await self._transport.connect(
                     self._bridge.handshake(self._url),
@@ -143,6 +199,7 @@ class Session:
                     break
                 if exc.status == 429:
                     self._at_least = self._policy.backoff_max
+                    self._gate.refused(time.monotonic())
                 delay = self._backoff.next_delay()
                 continue
             try:
@@ -201,8 +258,8 @@ class Session:
         self._bridge.connection_made(time.time_ns())
         self.books.reset()
         try:
-            for frame in self._bridge.subscribe(self._topics):
-                await connection.send(frame)
+            if self._topics:
+                await self._send(connection, self._bridge.subscribe(list(self._topics.values())))
         except ConnectionClosed:
             pass  # the pump still reads what arrived first, e.g. the server's reason for closing
         if down_since is not None:
@@ -234,8 +291,8 @@ class Session:
             if signals:
                 frames = self._handle(signals, connection)
                 signals.clear()
-                for reply in frames:
-                    await connection.send(reply)
+                if frames:
+                    await self._send(connection, frames)
 
     async def _watchdog(self, connection: Connection) -> None:
         limit = self._policy.watchdog
@@ -279,10 +336,15 @@ class Session:
                 case Welcome(server=server, limits=limits):
                     state.limits = dict(limits)
                     self.log.info("welcome from server %r; limits %s", server, state.limits)
+                case QuotaUpdate(limits=limits):
+                    if self._on_quota is not None:
+                        self._on_quota(dict(limits))
                 case UpstreamError(code=code, message=message, fatal=fatal, backoff=backoff):
                     self.log.error("upstream error %s: %s", code, message)
                     self._status("error", code=code, message=message)
                     self._at_least = max(self._at_least, backoff)
+                    if backoff:
+                        self._gate.refused(time.monotonic())
                     if fatal:
                         self._give_up(f"{code}: {message}")
                         connection.abort()
@@ -312,8 +374,8 @@ class Session:
         self._sink(
             [
                 Status(
-                    topic=f"status.{self.name}",
-                    source=self.name,
+                    topic=f"status.{self.upstream}",
+                    source=self.upstream,
                     ts=now,
                     state=state,
                     code=code,
@@ -329,7 +391,7 @@ class Session:
             [
                 Gap(
                     topic=topic.name,
-                    source=self.name,
+                    source=self.upstream,
                     exchange=topic.exchange,
                     base=topic.base,
                     quote=topic.quote,
@@ -339,6 +401,6 @@ class Session:
                     from_ts=from_ts,
                     to_ts=to_ts,
                 )
-                for topic in self._topics
+                for topic in self._topics.values()
             ]
         )

@@ -14,6 +14,7 @@ from gateway.bridge import (
     BridgeSettings,
     DecodeError,
     Heartbeat,
+    QuotaUpdate,
     Secret,
     Signal,
     Subscribed,
@@ -254,6 +255,8 @@ def test_control_messages(bridge: CryptoCompareBridge) -> None:
         '{"TYPE":"999","MESSAGE":"HEARTBEAT","TIMEMS":1751000300000}',
     )
     assert events == []
+    assert signals[1] == QuotaUpdate((("connections", 1), ("connects_per_minute", 60)))
+    del signals[1]
     assert signals == [
         Welcome("03", (("sockets_active", 1), ("sockets_remaining", 0),
                        ("ratelimit_max_minute", 60), ("ratelimit_remaining_minute", 59))),
@@ -277,8 +280,10 @@ def test_errors_become_specific_signals(bridge: CryptoCompareBridge) -> None:
     )
     assert signals == [
         SubscribeFailed("index.cccagg.zzzusd", "500 INVALID_SUB", "not mapped"),
+        QuotaUpdate((("subscriptions_per_connection", 600),)),
         SubscribeFailed("trades.kraken.btceur", "429 TOO_MANY_SUBSCRIPTIONS_MAX_600_PER_SOCKET", "max subs"),
         UpstreamError("401 UNAUTHORIZED", "We only support JSON format with a valid api_key.", fatal=True),
+        QuotaUpdate((("connections", 1),)),
         UpstreamError("429 TOO_MANY_SOCKETS_MAX_1_PER_CLIENT", "max sockets", backoff=60.0),
         UpstreamError("429 RATE_LIMIT_OPENING_SOCKETS_TOO_FAST", "slow down", backoff=60.0),
         UpstreamError("500 FORCE_DISCONNECT", "FORCE_DISCONNECT"),

@@ -8,7 +8,9 @@ key (§4), and the whole merged state is published each time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -48,6 +50,7 @@ from gateway.bridge import (
     DecodeError,
     Handshake,
     Heartbeat,
+    QuotaUpdate,
     Signal,
     Subscribed,
     SubscribeFailed,
@@ -66,6 +69,7 @@ SUBS_PER_FRAME = 100
 QUOTA_BACKOFF = 60.0
 
 _DIRECTIONS = {1: "up", 2: "down", 4: "unchanged"}
+_QUOTA_MESSAGE = re.compile(r"^TOO_MANY_(SOCKETS|SUBSCRIPTIONS)_MAX_(\d+)_PER_")
 _TICKER_VALUES = tuple(TICKER_FIELDS)
 _INDEX_VALUES = _TICKER_VALUES + tuple(INDEX_FIELDS)
 
@@ -91,6 +95,11 @@ class CryptoCompareBridge:
 
     #: CCSEQ never wraps (§3.4).
     book_seq_modulus: int | None = None
+    #: Free-key limits from §5; the welcome message replaces them with the account's.
+    default_quotas: Mapping[str, float] = MappingProxyType({
+        "connections": 1, "subscriptions_per_connection": 600, "subscriptions_total": 600,
+        "connects_per_minute": 60, "connects_per_hour": 1200, "messages_per_second": 10,
+    })  # fmt: skip
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream
@@ -401,6 +410,12 @@ class CryptoCompareBridge:
             if name != "SERVER_NAME" and (value := getattr(m, name)) is not None
         )
         signals.append(Welcome(str(m.SERVER_NAME), limits))
+        quotas = {
+            "connections": (m.SOCKETS_ACTIVE or 0) + (m.SOCKETS_REMAINING or 0),
+            "connects_per_minute": m.RATELIMIT_MAX_MINUTE,
+            "connects_per_hour": m.RATELIMIT_MAX_HOUR,
+        }  # the account's real figures override configured ones (§5)
+        signals.append(QuotaUpdate(tuple((k, v) for k, v in quotas.items() if v)))
 
     def _topic_of(self, sub: str) -> str:
         known = self._sub_topics.get(sub)
@@ -425,6 +440,10 @@ class CryptoCompareBridge:
     def _on_error(self, m: ErrorMsg, _: int, __: list[Event], signals: list[Signal]) -> None:
         """401/429/500 (§3.8): per-subscription refusals vs connection or account errors."""
         code = f"{type(m).__struct_config__.tag} {m.MESSAGE}".strip()
+        if isinstance(m, RateLimitMsg) and (limit := _QUOTA_MESSAGE.match(m.MESSAGE)):
+            # TOO_MANY_{SOCKETS,SUBSCRIPTIONS}_MAX_{X}_PER_…: the real limit is X (§3.8)
+            name = "connections" if limit.group(1) == "SOCKETS" else "subscriptions_per_connection"
+            signals.append(QuotaUpdate(((name, int(limit.group(2))),)))
         about_sub = "~" in m.PARAMETER
         if about_sub and (
             isinstance(m, UnauthorizedMsg)

@@ -9,8 +9,9 @@ signals for the book engine, with ``seqNum`` read as a uint32 (§6).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -74,6 +75,11 @@ class CryptowatchBridge:
 
     #: seqNum is a uint32 that can wrap (§6).
     book_seq_modulus: int | None = 2**32
+    #: The note documents no stream quotas; these are conservative guesses.
+    default_quotas: Mapping[str, float] = MappingProxyType({
+        "connections": 5, "subscriptions_per_connection": 1000, "subscriptions_total": 5000,
+        "connects_per_minute": 30, "messages_per_second": 10,
+    })  # fmt: skip
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream

@@ -1,8 +1,7 @@
-"""Reconnect timing, as two small pure parts (no asyncio, no clock of its own).
+"""Reconnect delays: capped exponential backoff with jitter (pure, no clock).
 
-``Backoff`` yields capped exponential delays with full jitter; ``ConnectPacer``
-keeps a least interval between connection attempts to one upstream (the
-CryptoCompare note asks for at least 5 s). Both take ``now`` from the caller.
+The least interval and budgets between connects of one upstream live in
+``gateway.core.ratelimit.ConnectGate``.
 """
 
 from __future__ import annotations
@@ -28,20 +27,3 @@ class Backoff:
     def reset(self) -> None:
         """A connection worked: start again from the initial delay."""
         self._attempt = 0
-
-
-class ConnectPacer:
-    """Keeps at least ``interval`` seconds between connection attempts."""
-
-    def __init__(self, interval: float) -> None:
-        self._interval = interval
-        self._last: float | None = None
-
-    def wait_before_connect(self, now: float, at_least: float = 0.0) -> float:
-        """Seconds to wait so the attempt respects both the pace and ``at_least``."""
-        pace = 0.0 if self._last is None else self._last + self._interval - now
-        return max(0.0, pace, at_least)
-
-    def connecting(self, now: float) -> None:
-        """Record an attempt made at ``now``."""
-        self._last = now
