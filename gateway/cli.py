@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="list streams with length and last entry time")
     _config_option(topics)
     _redis_option(topics)
+    topics.add_argument(
+        "--demand",
+        action="store_true",
+        help="show the running gateway's subscriptions: upstream, state, lease holders",
+    )
+    topics.add_argument("--url", help="subscriptions URL (default: from health.listen)")
 
     tail = commands.add_parser("tail", help="print new entries of a topic as they arrive")
     tail.add_argument("topic")
@@ -99,6 +105,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return app.run(config)
     if args.command == "health":
         return _health(config, args)
+    if args.command == "topics" and args.demand:
+        return _demand(args.url or _health_url(config, "/subscriptions"))
     from gateway import inspector  # redis-py is only needed by these commands
 
     url = args.redis or _redis_url(config)
@@ -113,13 +121,42 @@ def _redis_url(config: Config) -> str:
     return f"redis://127.0.0.1:{config.redis.embedded.port}/0"
 
 
+def _health_url(config: Config, path: str) -> str:
+    host, _, port = config.health.listen.rpartition(":")
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}{path}"
+
+
+def _demand(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        print(f"feedgate topics --demand: {url} unreachable: {exc}", file=sys.stderr)
+        return 1
+    rows = body["topics"]
+    if not rows:
+        print("no topics")
+        return 0
+    now_ms = time.time() * 1000
+    width = max(len(r["topic"]) for r in rows)
+    print(f"{'topic':<{width}}  {'upstream':<14} {'conn':>4}  {'state':<8} holders")
+    for row in rows:
+        holders = ", ".join(
+            f"{client} ({(expires - now_ms) / 1000:.0f}s)"
+            for client, expires in sorted(row["holders"].items())
+        )
+        if row["pinned"]:
+            holders = "pinned" + (f", {holders}" if holders else "")
+        conn = "-" if row["connection"] is None else str(row["connection"])
+        print(f"{row['topic']:<{width}}  {row['upstream'] or '-':<14} {conn:>4}  "
+              f"{row['state']:<8} {holders}")  # fmt: skip
+    return 0
+
+
 def _health(config: Config, args: argparse.Namespace) -> int:
-    url = args.url
-    if url is None:
-        host, _, port = config.health.listen.rpartition(":")
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        url = f"http://{host}:{port}/readyz"
+    url = args.url or _health_url(config, "/readyz")
     started = time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as response:

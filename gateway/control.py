@@ -274,16 +274,21 @@ class ControlPlane:
             self._told.pop((lease.topic, lease.client), None)
             replies.append((lease.client, self._reply("", lease.topic, "expired")))
         for (name, client), told in list(self._told.items()):
-            state, detail = self._state(name)
-            if state == TopicState.ACTIVE and told != "active":
+            if self._state(name)[0] == TopicState.ACTIVE and told != "active":
                 self._told[(name, client)] = "active"
                 replies.append((client, self._reply("", name, "active")))
-            elif state == TopicState.REFUSED:
-                del self._told[(name, client)]
+        for name in list(self._router.assigned):
+            state, detail = self._state(name)
+            if state != TopicState.REFUSED or name in self.demand.pinned:
+                continue
+            # The upstream said no: tell every holder, and free the slot at once.
+            for client in self.demand.holders(name):
+                self._told.pop((name, client), None)
                 self.demand.release(client, [name], now)
                 deletes.append(f"{name} {client}")
                 replies.append((client, self._reply("", name, "refused", "upstream_refused",
                                                     detail)))  # fmt: skip
+            await self._unplace(name)
         for name in self.demand.removable(now):
             await self._unplace(name)
         if replies or deletes:

@@ -126,7 +126,8 @@ class HealthServer:
         if path == "/readyz":
             report = self._report()
             return ("200 OK" if report["ready"] else "503 Service Unavailable"), report
-        return "404 Not Found", {
-            "error": f"no such endpoint: {path}",
-            "see": ["/healthz", "/readyz"],
-        }
+        extra = self._extra.get(path)
+        if extra is not None:
+            return "200 OK", extra()
+        known = ["/healthz", "/readyz", *self._extra]
+        return "404 Not Found", {"error": f"no such endpoint: {path}", "see": known}
