@@ -224,3 +224,42 @@ def test_quota_refusals_and_restart(
     finally:
         alice.stop_renewing()
         assert gateway.stop() == 0
+
+
+def test_full_connection_spills_onto_a_new_one(redis_url: str, tmp_path: Path) -> None:
+    """Past subscriptions_per_connection a second connection opens; past connections, refused."""
+    with simulator(SimConfig(max_sockets_per_key=2, heartbeat_interval=1.0)) as (sim, loop):
+        port = free_port()
+        quotas = "[upstreams.cc.quotas]\nconnections = 2\nsubscriptions_per_connection = 2\n"
+        config = gateway_config(sim.url, port, ["trades.kraken.btceur"]) + CONTROL + quotas
+        gateway = GatewayProcess(
+            config, tmp_path, {"REDIS_URL": redis_url, "FEEDGATE_TEST_CC_KEY": "k"}
+        )
+        alice = Consumer(redis_url, "alice")
+        try:
+            gateway.wait_ready(port)
+            wanted = ["trades.coinbase.btcusd", "trades.binance.btcusdt", "trades.coinbase.ethusd"]
+            alice.lease([*wanted, "trades.binance.ethusdt"], ttl=60)
+            wait_for(
+                lambda: alice.status("trades.binance.ethusdt") == "refused",
+                15,
+                "the fourth refused",
+            )
+            wait_for(lambda: all(alice.status(t) == "active" for t in wanted), 15, "three active")
+            assert loop.call(sim.open_connections) == 2 and sim.connect_count == 2
+            refusal = [r for r in alice.replies() if r["topic"] == "trades.binance.ethusdt"][-1]
+            assert refusal["reason"] == "quota" and refusal["detail"].startswith("connections:")
+            rows = {r["topic"]: r for r in subscriptions(gateway, port)["topics"]}
+            assert [rows[t]["connection"] for t in ["trades.kraken.btceur", *wanted]] == [
+                0,
+                0,
+                1,
+                1,
+            ]
+            alice.release(["trades.binance.btcusdt", "trades.coinbase.ethusd"])
+            wait_for(
+                lambda: loop.call(sim.open_connections) == 1, 20, "the emptied connection closes"
+            )
+            assert sub_requests(sim, "SubRemove", "0~Kraken~BTC~EUR") == 0
+        finally:
+            assert gateway.stop() == 0
