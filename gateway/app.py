@@ -26,6 +26,7 @@ from gateway.core.quota import Quotas
 from gateway.embedded import EmbeddedValkey
 from gateway.errors import ConfigError
 from gateway.health import HealthServer, readiness
+from gateway.metrics import CONTENT_TYPE, GatewayCollector, render
 from gateway.publish.healthhash import HealthHash
 from gateway.publish.resp import StreamEncoder
 from gateway.publish.writer import StreamWriter
@@ -115,6 +116,7 @@ class Gateway:
                 config.streams.maxlen_for, lambda source, ch: uses_protobuf(config, source, ch)
             ),
             max_buffer=config.redis.max_buffer,
+            max_buffer_bytes=config.redis.max_buffer_bytes,
             max_batch=config.redis.max_batch,
         )
         self.writer = writer
@@ -131,8 +133,13 @@ class Gateway:
                 tick=config.control.tick,
             )  # fmt: skip
 
+        stale_after = {
+            t: up.stale_after for up in config.upstreams.values() if up.stale_after
+            for t in up.topics
+        }  # fmt: skip
+
         def report() -> dict[str, Any]:
-            return readiness(self.sessions, writer, time.time_ns())
+            return readiness(self.sessions, writer, time.time_ns(), stale_after)
 
         def subscriptions() -> dict[str, Any]:
             rows = self.control.subscriptions() if self.control else []
@@ -142,7 +149,14 @@ class Gateway:
             }
 
         host, _, port = config.health.listen.rpartition(":")
-        health = HealthServer(host, int(port), report, {"/subscriptions": subscriptions})
+        collector = GatewayCollector(writer, lambda: self.pools)
+
+        def metrics() -> tuple[str, bytes]:
+            return CONTENT_TYPE, render(collector)
+
+        health = HealthServer(
+            host, int(port), report, {"/subscriptions": subscriptions, "/metrics": metrics}
+        )
         await health.start()
         instance = config.health.instance or socket.gethostname()
         health_hash = HealthHash(redis_url, instance, report, config.health.hash_ttl)

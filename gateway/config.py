@@ -42,7 +42,8 @@ class RedisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 
     url: str | None = None
     embedded: EmbeddedRedis = msgspec.field(default_factory=EmbeddedRedis)
-    max_buffer: int = 1_000_000
+    max_buffer: int = 1_000_000  # events held while Redis is slow or down
+    max_buffer_bytes: int = 512 * 1024 * 1024  # the same bound in bytes (approximate)
     max_batch: int = 20_000
 
     def __repr__(self) -> str:
@@ -125,6 +126,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     spread_from_book: bool = False  # publish spread.* from the book's top on each change
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
     quotas: QuotaConfig = msgspec.field(default_factory=QuotaConfig)
+    stale_after: float | None = None  # /readyz fails if a config topic has no entry this long
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0
     watchdog: float = 70.0
@@ -219,6 +221,8 @@ def _validate(config: Config, source: str) -> None:
         fail("redis.embedded.port", "must be a TCP port (1-65535)")
     if config.redis.max_buffer < 1 or config.redis.max_batch < 1:
         fail("redis.max_buffer", "max_buffer and max_batch must be at least 1")
+    if config.redis.max_buffer_bytes < 1024:
+        fail("redis.max_buffer_bytes", "must be at least 1024")
     host, _, port = config.health.listen.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
         fail("health.listen", f"expected host:port, got {config.health.listen!r}")
@@ -262,6 +266,8 @@ def _validate(config: Config, source: str) -> None:
                 fail(f"{key}.{field}", "must name an environment variable, not hold a key")
         if upstream.generation not in (1, 2):
             fail(f"{key}.generation", "must be 1 (HMAC auth message) or 2 (key in the URL)")
+        if upstream.stale_after is not None and upstream.stale_after <= 0:
+            fail(f"{key}.stale_after", "must be positive")
         if upstream.book_depth < 1:
             fail(f"{key}.book_depth", "must be at least 1")
         for field in ("watchdog", "min_connect_interval", "backoff_initial", "backoff_max",

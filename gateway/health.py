@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gateway.publish.writer import StreamWriter
@@ -22,12 +22,29 @@ from gateway.session import Session
 log = logging.getLogger("feedgate.health")
 
 Report = dict[str, Any]
+Raw = tuple[str, bytes]  # (content type, body) for endpoints that are not JSON
 
 
-def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) -> Report:
-    """The readiness report: ``ready`` plus the detail behind it."""
+def readiness(
+    sessions: Sequence[Session],
+    writer: StreamWriter,
+    now_ns: int,
+    stale_after: Mapping[str, float] | None = None,
+) -> Report:
+    """The readiness report: ``ready`` plus the detail behind it.
+
+    ``stale_after`` bounds, per config topic, how old its newest entry may be.
+    """
     upstreams: dict[str, Any] = {}
     ready = writer.connected
+    last_written = writer.stats.last_written_ns
+    stale = {}
+    for topic, bound in (stale_after or {}).items():
+        written = last_written.get(topic)
+        age = None if written is None else (now_ns - written) / 1e9
+        if age is None or age > bound:
+            stale[topic] = None if age is None else round(age, 3)
+    ready = ready and not stale
     for session in sessions:
         state = session.state
         age = (now_ns - state.last_frame_ns) / 1e9 if state.last_frame_ns else None
@@ -56,6 +73,7 @@ def readiness(sessions: Sequence[Session], writer: StreamWriter, now_ns: int) ->
     stats = writer.stats
     return {
         "ready": ready,
+        "stale_topics": stale,
         "redis": {
             "connected": writer.connected,
             "pending": writer.pending,
@@ -76,7 +94,7 @@ class HealthServer:
         host: str,
         port: int,
         report: Callable[[], Report],
-        extra: dict[str, Callable[[], Report]] | None = None,
+        extra: dict[str, Callable[[], Report | Raw]] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -104,10 +122,17 @@ class HealthServer:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
             method, path, *_ = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
             status, body = self._route(method, path.split("?", 1)[0])
-            payload = json.dumps(body, sort_keys=True).encode()
+            if isinstance(body, tuple):
+                content_type, payload = body
+            else:
+                content_type, payload = (
+                    "application/json",
+                    json.dumps(body, sort_keys=True).encode(),
+                )
             writer.write(
-                b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                b"Connection: close\r\n\r\n%s" % (status.encode(), len(payload), payload)
+                b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s"
+                % (status.encode(), content_type.encode(), len(payload), payload)
             )
             await writer.drain()
         except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError):
@@ -117,7 +142,7 @@ class HealthServer:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    def _route(self, method: str, path: str) -> tuple[str, Report]:
+    def _route(self, method: str, path: str) -> tuple[str, Report | Raw]:
         if method != "GET":
             return "405 Method Not Allowed", {"error": "only GET is supported"}
         if path == "/healthz":

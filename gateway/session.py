@@ -43,6 +43,10 @@ from gateway.transport import Connection, Transport
 EventSink = Callable[[list[Event]], None]
 """Takes a batch of events; must copy what it keeps (the list is reused)."""
 
+#: The transport closes a connection on frames over this many times the limit; frames
+#: between the limit and that are counted as ``oversize`` and skipped.
+HARD_FRAME_FACTOR = 4
+
 #: Least seconds between two log lines about the same kind of bad frame.
 DECODE_LOG_INTERVAL = 60.0
 
@@ -75,6 +79,7 @@ class SessionState:
         self.fatal: str | None = None
         self.limits: dict[str, int] = {}
         self.decode_errors: Counter[str] = Counter()
+        self.gaps = 0  # gap events announced after reconnects
 
 
 class _Fatal(Exception):
@@ -188,7 +193,7 @@ class Session:
             try:
                 connection = await self._transport.connect(
                     self._bridge.handshake(self._url),
-                    max_size=self._policy.max_frame_bytes,
+                    max_size=HARD_FRAME_FACTOR * self._policy.max_frame_bytes,
                     open_timeout=self._policy.open_timeout,
                 )
             except ConnectError as exc:
@@ -226,10 +231,15 @@ class Session:
         self._status("stopped")
 
     async def stop(self) -> None:
-        """Stop reading and close the connection politely."""
+        """Stop: unsubscribe everything, then close the connection politely (bounded)."""
         self._stop.set()
         connection = self._connection
         if connection is not None:
+            with contextlib.suppress(Exception):
+                frames = self._bridge.unsubscribe(list(self._topics.values()))
+                async with asyncio.timeout(2.0):
+                    for frame in frames:
+                        await connection.send(frame)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2.0)
 
@@ -277,6 +287,7 @@ class Session:
         state = self.state
         recv = connection.recv
         clock = time.time_ns
+        limit = self._policy.max_frame_bytes
         events: list[Event] = []
         signals: list[Signal] = []
         while True:
@@ -284,6 +295,9 @@ class Session:
             now = clock()
             state.last_frame_ns = now
             state.frames += 1
+            if len(frame) > limit:
+                self._count_decode_error("oversize", f"{len(frame)} bytes > {limit}")
+                continue
             bridge.feed(frame, now, events, signals)
             if events:
                 sink(events)
@@ -387,6 +401,7 @@ class Session:
 
     def _announce_gap(self, from_ts: int, to_ts: int) -> None:
         """After a reconnect, tell every topic's readers data may be missing."""
+        self.state.gaps += len(self._topics)
         self._sink(
             [
                 Gap(

@@ -24,8 +24,12 @@ class Connection(Protocol):
         """Send one frame (text for ``str``, binary for ``bytes``)."""
         ...
 
-    async def recv(self) -> str | bytes:
-        """The next frame; raises ``ConnectionClosed`` when the connection ends."""
+    async def recv(self) -> bytes:
+        """The next frame's payload, undecoded; raises ``ConnectionClosed`` at the end.
+
+        Text frames arrive as their raw UTF-8 bytes too: the bridge decodes
+        them (msgspec checks UTF-8), so a bad frame is counted, not fatal.
+        """
         ...
 
     async def close(self) -> None:
@@ -59,9 +63,10 @@ class WebsocketsConnection:
         except websockets.ConnectionClosed as exc:
             raise ConnectionClosed(_closed_reason(exc)) from None
 
-    async def recv(self) -> str | bytes:
+    async def recv(self) -> bytes:
         try:
-            return await self._ws.recv()
+            frame = await self._ws.recv(decode=False)
+            return frame if isinstance(frame, bytes) else frame.encode()
         except websockets.ConnectionClosed as exc:
             raise ConnectionClosed(_closed_reason(exc)) from None
 
@@ -86,6 +91,8 @@ class WebsocketsTransport:
     async def connect(
         self, handshake: Handshake, *, max_size: int, open_timeout: float
     ) -> Connection:
+        """``max_size`` is a hard cap that closes the connection; the session counts and
+        skips frames over its own, smaller, limit."""
         try:
             ws = await connect(
                 handshake.url,

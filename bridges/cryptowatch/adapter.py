@@ -192,8 +192,7 @@ class CryptowatchBridge:
     ) -> None:
         previous, self._last_recv_ts = self._last_recv_ts, recv_ts
         if isinstance(frame, str):
-            signals.append(DecodeError("text_frame", "protobuf arrives in binary frames"))
-            return
+            frame = frame.encode("utf-8", "surrogateescape")
         if frame == HEARTBEAT:
             signals.append(Heartbeat())  # not a StreamMessage: drop before decoding (§8)
             return

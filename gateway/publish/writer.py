@@ -10,6 +10,7 @@ connection is back.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import ssl
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import hiredis
 
 from gateway.errors import PublishError
-from gateway.events import Event
+from gateway.events import Event, Gap
 from gateway.publish.resp import StreamEncoder, command
 from gateway.redisurl import RedisTarget
 
@@ -29,17 +30,42 @@ log = logging.getLogger("feedgate.publish")
 READ_SIZE = 1 << 16
 
 
+#: Upper bounds (seconds) of the publish-latency histogram buckets.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0)
+
+
 class WriterStats:
-    """Counters the status line, health checks and tests read."""
+    """Counters the status line, health checks, metrics and tests read."""
 
     def __init__(self) -> None:
         self.written: Counter[str] = Counter()  # acknowledged entries per topic
         self.errors: Counter[str] = Counter()  # entries Redis refused, per topic
         self.dropped: Counter[str] = Counter()  # entries dropped because the buffer was full
+        self.last_written_ns: dict[str, int] = {}  # per topic: when its newest entry landed
         self.lag_ns = 0  # receive → acknowledged, for the newest entry of the last batch
         self.batches = 0
         self.last_ack_ns = 0
         self.connect_failures = 0
+        self.gaps = 0  # gap events announced for dropped entries
+        # Receive → acknowledged of the oldest entry of each batch (the batch's worst case).
+        self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+
+    def observe_latency(self, seconds: float) -> None:
+        self.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+
+
+class _Dropped:
+    """What was dropped on one topic while the buffer was full: for its gap event."""
+
+    __slots__ = ("count", "first", "from_ts", "to_ts")
+
+    def __init__(self, first: Event, ts: int) -> None:
+        self.first = first
+        self.count = 0
+        self.from_ts = ts
+        self.to_ts = ts
 
 
 class StreamWriter:
@@ -51,12 +77,17 @@ class StreamWriter:
         encoder: StreamEncoder,
         *,
         max_buffer: int = 1_000_000,
+        max_buffer_bytes: int = 512 * 1024 * 1024,
         max_batch: int = 20_000,
         connect_timeout: float = 5.0,
     ) -> None:
         self._target = target
         self._encoder = encoder
+        self._max_events = max_buffer
+        self._max_bytes = max_buffer_bytes
         self._max_buffer = max_buffer
+        self._entry_bytes = 256.0  # running mean of an encoded entry's size
+        self._dropped: dict[str, _Dropped] = {}
         self._max_batch = max_batch
         self._connect_timeout = connect_timeout
         self._buffer: deque[Event] = deque()
@@ -69,15 +100,52 @@ class StreamWriter:
     # --- producer side (synchronous, hot path) -------------------------------
 
     def submit(self, events: Sequence[Event]) -> None:
-        """Queue events for writing; never awaits."""
+        """Queue events for writing; never awaits. Past the bound the oldest are dropped,
+        counted per topic, and announced by a ``gap`` entry once writing resumes."""
         buffer = self._buffer
         buffer.extend(events)
         overflow = len(buffer) - self._max_buffer
         if overflow > 0:
-            for _ in range(overflow):
-                self.stats.dropped[buffer.popleft().topic] += 1
-            log.warning("publish buffer full: dropped %d oldest entries", overflow)
+            self._drop(overflow)
         self._wakeup.set()
+
+    def _drop(self, count: int) -> None:
+        buffer = self._buffer
+        dropped = self.stats.dropped
+        for _ in range(count):
+            event = buffer.popleft()
+            ts = getattr(event, "ts", 0)
+            record = self._dropped.get(event.topic)
+            if record is None:
+                record = self._dropped[event.topic] = _Dropped(event, ts)
+            record.count += 1
+            record.to_ts = ts
+            dropped[event.topic] += 1
+        log.warning("publish buffer full (%d entries): dropped the %d oldest",
+                    self._max_buffer, count)  # fmt: skip
+
+    def _announce_drops(self) -> None:
+        """Put one gap entry per topic that lost entries at the head of the buffer."""
+        gaps: list[Event] = []
+        for topic, record in self._dropped.items():
+            first = record.first
+            gaps.append(
+                Gap(topic=topic, source=first.source, exchange=getattr(first, "exchange", ""),
+                    base=getattr(first, "base", ""), quote=getattr(first, "quote", ""),
+                    ts=record.to_ts, recv_ts=time.time_ns(), reason="publish_buffer_full",
+                    from_ts=record.from_ts, to_ts=record.to_ts, dropped=record.count)
+            )  # fmt: skip
+        self._dropped.clear()
+        self.stats.gaps += len(gaps)
+        self._buffer.extendleft(reversed(gaps))
+
+    def _learn_entry_size(self, payload_bytes: int, entries: int) -> None:
+        """Keep the buffer's byte bound: events = min(max_buffer, max_bytes / mean size)."""
+        if entries:
+            self._entry_bytes = 0.8 * self._entry_bytes + 0.2 * (payload_bytes / entries)
+            self._max_buffer = max(
+                1, min(self._max_events, int(self._max_bytes / self._entry_bytes))
+            )
 
     @property
     def pending(self) -> int:
@@ -163,6 +231,8 @@ class StreamWriter:
         buffer = self._buffer
         stats = self.stats
         while True:
+            if self._dropped:
+                self._announce_drops()
             if not buffer:
                 if self._closing:
                     return
@@ -173,6 +243,7 @@ class StreamWriter:
             batch = [buffer.popleft() for _ in range(count)]
             payload, keys = self._encoder.encode(batch)
             commands = count if keys is None else len(keys)
+            self._learn_entry_size(len(payload), commands)
             try:
                 writer.write(payload)
                 errors = await self._read_replies(reader, parser, commands)
@@ -183,13 +254,17 @@ class StreamWriter:
             stats.batches += 1
             stats.last_ack_ns = now
             stats.lag_ns = now - getattr(batch[-1], "recv_ts", getattr(batch[-1], "ts", now))
+            stats.observe_latency((now - getattr(batch[0], "recv_ts", now)) / 1e9)
             written = stats.written
+            last = stats.last_written_ns
             if keys is None:
                 for event in batch:
                     written[event.topic] += 1
+                    last[event.topic] = now
             else:
                 for key in keys:
                     written[key] += 1
+                    last[key] = now
             for index, reply in errors:
                 topic = batch[index].topic if keys is None else keys[index]
                 written[topic] -= 1
