@@ -22,6 +22,7 @@ BRIDGES: dict[str, str] = {
 SIMULATORS: dict[str, str] = {
     "cryptocompare": "bridges.cryptocompare.sim",
     "cryptowatch": "bridges.cryptowatch.sim",
+    "kraken": "bridges.kraken.sim",
 }
 
 
