@@ -7,8 +7,12 @@ on: reading never stops, nothing is lost silently, and what is lost is announced
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal
+import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -336,3 +340,64 @@ def test_upstream_drop_mid_burst(redis_url: str, rclient: redis.Redis, tmp_path:
             assert sim.connect_count == 2
         finally:
             assert gateway.stop() == 0
+
+
+class TlsProxy:
+    """A TLS-terminating proxy on 127.0.0.1 in front of a plain Valkey (its build lacks TLS)."""
+
+    def __init__(self, loop: LoopThread, target_port: int, cert: Path, key: Path) -> None:
+        self.loop, self.target_port = loop, target_port
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert, key)
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", 0, ssl=self.context)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+
+def test_rediss_url_speaks_tls(
+    valkey: ValkeyServer, quiet_sim: tuple[CryptoCompareSimulator, LoopThread], tmp_path: Path
+) -> None:
+    """rediss:// connects over TLS (certificate checked against SSL_CERT_FILE) and publishes."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    sim, loop = quiet_sim
+    proxy = TlsProxy(loop, valkey.port, cert, key)
+    proxy_port = loop.run(proxy.start())
+    port = free_port()
+    gateway = GatewayProcess(
+        gateway_config(sim.url, port, [TOPIC]), tmp_path,
+        {"REDIS_URL": f"rediss://127.0.0.1:{proxy_port}/0", "FEEDGATE_TEST_CC_KEY": "k",
+         "SSL_CERT_FILE": str(cert)},
+    )  # fmt: skip
+    try:
+        gateway.wait_ready(port)
+        send_all(sim, loop, ["tls-1"])
+        client = redis.Redis(port=valkey.port, decode_responses=True)
+        client.flushall()  # other tests share this server: look at this test's entry only
+        send_all(sim, loop, ["tls-2"])
+        wait_for(lambda: ids(client) == ["tls-2"], 15, "a trade written over TLS")
+    finally:
+        assert gateway.stop() == 0
+        loop.run(proxy.stop())
