@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from gateway.events import EVENT_TYPES, Event, Latest
+from gateway.publish.flat import compile_all
 
 if TYPE_CHECKING:
     from gateway.publish.protobuf import ProtobufEncoder
@@ -66,6 +67,8 @@ class StreamEncoder:
         self._protobuf = protobuf
         self._layouts = {cls: _layout(cls) for cls in EVENT_TYPES}
         self._topics: dict[str, tuple[bytes, bool]] = {}
+        self._topics_str: dict[str, str] = {}  # flat-encoded topics' prefixes, as str
+        self._flat = compile_all(EVENT_TYPES)
         self._pb: ProtobufEncoder | None = None
 
     def _topic(self, event: Event) -> tuple[bytes, bool]:
@@ -92,6 +95,49 @@ class StreamEncoder:
         common case); with ``Latest`` events it names every command, the SETs
         (one per key, newest value) coming last.
         """
+        fast = self._encode_fast(events)
+        return fast if fast is not None else self._encode_generic(events)
+
+    def _encode_fast(self, events: Sequence[Event]) -> tuple[bytes, list[str] | None] | None:
+        """The compiled path; None when the batch needs the generic one (non-ASCII, protobuf)."""
+        flat = self._flat
+        topics = self._topics_str
+        out: list[str] = []
+        append = out.append
+        latest: dict[str, Latest] | None = None
+        for event in events:
+            encoder = flat.get(type(event))
+            if encoder is None:
+                if not isinstance(event, Latest):
+                    raise TypeError(f"cannot publish {type(event).__name__}")
+                if latest is None:
+                    latest = {}
+                latest.pop(event.topic, None)
+                latest[event.topic] = event
+                continue
+            prefix = topics.get(event.topic)
+            if prefix is None:
+                known = self._topics.get(event.topic)
+                raw_prefix, use_pb = known if known is not None else self._topic(event)
+                if use_pb or not raw_prefix.isascii():
+                    return None
+                prefix = topics[event.topic] = raw_prefix.decode()
+            append(encoder(event, prefix))
+        text = "".join(out)
+        if not text.isascii():
+            return None
+        payload = text.encode()
+        if latest is None:
+            return payload, None
+        keys = [e.topic for e in events if not isinstance(e, Latest)]
+        sets = []
+        for key, item in latest.items():
+            sets.append(command("SET", key, item.render()))
+            keys.append(key)
+        return payload + b"".join(sets), keys
+
+    def _encode_generic(self, events: Sequence[Event]) -> tuple[bytes, list[str] | None]:
+        """Field by field: handles any text and the protobuf encoding."""
         out: list[bytes] = []
         append = out.append
         layouts = self._layouts
