@@ -37,7 +37,7 @@ from gateway.routing import Router
 from gateway.session import Session, SessionPolicy
 from gateway.statusline import RateMeter, format_status
 from gateway.topics import parse_topic
-from gateway.transport import WebsocketsTransport
+from gateway.transport import Transport, WebsocketsTransport
 from gateway.upstreams import UpstreamPool
 
 log = logging.getLogger("feedgate")
@@ -61,6 +61,15 @@ def quotas_of(upstream: UpstreamConfig, defaults: Mapping[str, float]) -> Quotas
         if value is not None:
             values[name] = value
     return Quotas(**values)
+
+
+def make_transport(name: str) -> Transport:
+    """The WebSocket client an upstream asked for (both pass the same tests)."""
+    if name == "websockets":
+        return WebsocketsTransport()
+    from gateway.picows_transport import PicowsTransport
+
+    return PicowsTransport()
 
 
 def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
@@ -221,7 +230,7 @@ class Gateway:
             lambda: make_bridge(upstream.protocol, settings),
             url,
             writer.submit,
-            transport=WebsocketsTransport(),
+            transport=make_transport(upstream.transport),
             policy=policy_of(upstream),
             quotas=quotas_of(upstream, probe.default_quotas),
         )

@@ -127,6 +127,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
     quotas: QuotaConfig = msgspec.field(default_factory=QuotaConfig)
     stale_after: float | None = None  # /readyz fails if a config topic has no entry this long
+    transport: Literal["picows", "websockets"] = "picows"  # the WebSocket client library
     simulator: Literal["auto", "always", "never"] = "never"
     simulator_rate: float = 20.0
     watchdog: float = 70.0

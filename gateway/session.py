@@ -122,6 +122,8 @@ class Session:
         self._on_quota = on_quota
         self._stop = asyncio.Event()
         self._connection: Connection | None = None
+        self._outbox: list[str | bytes] = []
+        self._outbox_ready = asyncio.Event()
         self._at_least = 0.0
         self._decode_logged: dict[str, float] = {}
         self.books = BookKeeper(
@@ -275,38 +277,57 @@ class Session:
         if down_since is not None:
             self._announce_gap(down_since, time.time_ns())
         watchdog = asyncio.create_task(self._watchdog(connection))
+        sender = asyncio.create_task(self._sender(connection))
         try:
-            await self._pump(connection)
+            await connection.run(self._receiver(connection))
         finally:
             watchdog.cancel()
+            sender.cancel()
 
-    async def _pump(self, connection: Connection) -> None:
-        """The hot loop: no await per event, one ``sink`` call per frame with events."""
+    def _receiver(self, connection: Connection) -> Callable[[bytes], None]:
+        """The per-frame callback: the hot path, with no await in it at all.
+
+        The transport calls it for each frame; events go to the sink, and the
+        frames a signal asks for (book resyncs) wait in the outbox for the sender.
+        """
         bridge = self._bridge
         sink = self._sink
         state = self.state
-        recv = connection.recv
         clock = time.time_ns
         limit = self._policy.max_frame_bytes
         events: list[Event] = []
         signals: list[Signal] = []
-        while True:
-            frame = await recv()
+
+        def on_frame(frame: bytes) -> None:
             now = clock()
             state.last_frame_ns = now
             state.frames += 1
             if len(frame) > limit:
                 self._count_decode_error("oversize", f"{len(frame)} bytes > {limit}")
-                continue
+                return
             bridge.feed(frame, now, events, signals)
             if events:
                 sink(events)
                 events.clear()
             if signals:
-                frames = self._handle(signals, connection)
-                signals.clear()
+                try:
+                    frames = self._handle(signals, connection)
+                finally:
+                    signals.clear()
                 if frames:
-                    await self._send(connection, frames)
+                    self._outbox.extend(frames)
+                    self._outbox_ready.set()
+
+        return on_frame
+
+    async def _sender(self, connection: Connection) -> None:
+        """Sends what signals queued (off the hot path, paced like every control frame)."""
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            frames, self._outbox = self._outbox, []
+            if frames:
+                await self._send(connection, frames)
 
     async def _watchdog(self, connection: Connection) -> None:
         limit = self._policy.watchdog

@@ -8,6 +8,7 @@ two small protocols.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import websockets
@@ -24,11 +25,13 @@ class Connection(Protocol):
         """Send one frame (text for ``str``, binary for ``bytes``)."""
         ...
 
-    async def recv(self) -> bytes:
-        """The next frame's payload, undecoded; raises ``ConnectionClosed`` at the end.
+    async def run(self, on_frame: Callable[[bytes], None]) -> None:
+        """Call ``on_frame`` with each frame's payload until the connection ends.
 
-        Text frames arrive as their raw UTF-8 bytes too: the bridge decodes
+        Payloads are undecoded bytes, text frames included: the bridge decodes
         them (msgspec checks UTF-8), so a bad frame is counted, not fatal.
+        Ends by raising ``ConnectionClosed``; an exception from ``on_frame``
+        closes the connection and is raised from here.
         """
         ...
 
@@ -63,10 +66,12 @@ class WebsocketsConnection:
         except websockets.ConnectionClosed as exc:
             raise ConnectionClosed(_closed_reason(exc)) from None
 
-    async def recv(self) -> bytes:
+    async def run(self, on_frame: Callable[[bytes], None]) -> None:
+        recv = self._ws.recv
         try:
-            frame = await self._ws.recv(decode=False)
-            return frame if isinstance(frame, bytes) else frame.encode()
+            while True:
+                frame = await recv(decode=False)
+                on_frame(frame if isinstance(frame, bytes) else frame.encode())
         except websockets.ConnectionClosed as exc:
             raise ConnectionClosed(_closed_reason(exc)) from None
 

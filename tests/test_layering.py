@@ -65,6 +65,8 @@ def test_gateway_layers(path: Path) -> None:
         assert "asyncio" not in {top(n) for n in names}, f"pure core module {rel} imports asyncio"
     if "websockets" in {top(n) for n in names}:
         assert rel == "gateway/transport.py", f"{rel} imports websockets"
+    if "picows" in {top(n) for n in names}:
+        assert rel == "gateway/picows_transport.py", f"{rel} imports picows"
     if {top(n) for n in names} & {"redis", "hiredis"}:
         # The publisher, the control plane and the CLI's inspector are the Redis clients.
         assert rel.startswith("gateway/publish/") or rel in (

@@ -49,13 +49,13 @@ class Running:
         assert self.loop.run(self.sim.send(sub, text)) == 1
 
 
-@pytest.fixture
-def running(redis_url: str, tmp_path: Path) -> Iterator[Running]:
-    """Simulator with a key check, gateway with the key from its env, both ready."""
+@pytest.fixture(params=["picows", "websockets"])
+def running(request: pytest.FixtureRequest, redis_url: str, tmp_path: Path) -> Iterator[Running]:
+    """Simulator with a key check, gateway with the key from its env, both ready (each transport)."""
     with simulator(SimConfig(api_keys=frozenset({KEY}), heartbeat_interval=1.0)) as (sim, loop):
         port = free_port()
         gateway = GatewayProcess(
-            gateway_config(sim.url, port, TOPICS),
+            gateway_config(sim.url, port, TOPICS, extra_upstream=f'transport = "{request.param}"'),
             tmp_path,
             {"REDIS_URL": redis_url, "FEEDGATE_TEST_CC_KEY": KEY},
         )
