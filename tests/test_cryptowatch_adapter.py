@@ -299,7 +299,7 @@ def test_bulk_missed_bandwidth_heartbeat() -> None:
     ("frame", "kind"),
     [
         (b"\xff\xff\xff", "invalid_protobuf"),
-        ("text", "invalid_protobuf"),  # a text frame is decoded from its bytes (the Go SDK sent text)
+        ("text", "invalid_protobuf"),  # text frames are decoded from their bytes
         (b"", "empty_message"),
         (market_update(4, data(1, message(data(8, "1"))), message(uint(5, 999))), "unknown_market"),
         (stream(11, data(1, stream(11, b""))), "invalid_message"),
