@@ -19,6 +19,7 @@ from gateway.bridge import BookDelta, BookSnapshot, Level
 from gateway.core.book import Applied, BookSync, Delta, Gap, Snapshot
 from gateway.events import Book, Event, Latest, Spread, Status
 from gateway.events import Gap as GapEvent
+from gateway.topics import split_pair
 
 log = logging.getLogger("feedgate.books")
 
@@ -49,6 +50,22 @@ class BookKeeper:
         """A new connection: every book waits for its next snapshot."""
         for sync in self._books.values():
             sync.reset()
+
+    def invalidate(self, topic: str, reason: str, now: int, events: list[Event]) -> None:
+        """The bridge found the book wrong (e.g. a checksum): stale until its next snapshot."""
+        sync = self._books.get(topic)
+        if sync is None or not sync.in_sync:
+            return  # already waiting for a snapshot: one gap per loss
+        sync.reset()
+        self.gaps += 1
+        _, exchange, pair = topic.split(".", 2)
+        log.warning("%s: book invalid (%s); resyncing that market", topic, reason)
+        base, quote = split_pair(pair)
+        events.append(
+            GapEvent(topic=topic, source=self._source, exchange=exchange, base=base, quote=quote,
+                     ts=now, recv_ts=now, reason=reason,
+                     from_ts=self._last_ts.get(topic, now), to_ts=now)
+        )  # fmt: skip
 
     def in_sync(self, topic: str) -> bool:
         sync = self._books.get(topic)

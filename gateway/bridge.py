@@ -151,6 +151,34 @@ class BookDelta(Signal, frozen=True, tag="book_delta", kw_only=True):
     ask_remove: tuple[str, ...] = ()
 
 
+class BookInvalid(Signal, frozen=True, tag="book_invalid"):
+    """One market's book failed an integrity check (checksum, sequence): it is stale
+    until the session resyncs that market alone (``Bridge.resync``)."""
+
+    topic: str
+    reason: str
+
+
+class Fetch(Signal, frozen=True, tag="fetch"):
+    """The bridge needs an HTTP GET (e.g. a REST book snapshot); the session does the
+    I/O within the upstream's REST budget and hands the answer to ``Bridge.fetched``."""
+
+    topic: str
+    url: str
+    weight: int = 1
+
+
+class Reconnect(Signal, frozen=True, tag="reconnect"):
+    """The upstream will close this connection (maintenance, a lifetime limit).
+
+    ``planned``: open the new connection first, then drop this one, so nothing is
+    missed; otherwise simply reconnect.
+    """
+
+    reason: str
+    planned: bool = True
+
+
 class DecodeError(Signal, frozen=True, tag="decode_error"):
     """A frame could not be decoded; ``kind`` is a short stable counter name."""
 
@@ -188,6 +216,18 @@ class Bridge(Protocol):
 
     def resync(self, topic: str) -> list[str | bytes]:
         """Frames that bring a stale order book back (empty: wait for the next snapshot)."""
+        ...
+
+    def fetched(
+        self,
+        topic: str,
+        status: int,
+        body: bytes,
+        recv_ts: int,
+        events: list[Event],
+        signals: list[Signal],
+    ) -> None:
+        """The answer to a ``Fetch`` (status 0 when the request failed outright)."""
         ...
 
     def feed(

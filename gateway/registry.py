@@ -23,6 +23,7 @@ SIMULATORS: dict[str, str] = {
     "cryptocompare": "bridges.cryptocompare.sim",
     "cryptowatch": "bridges.cryptowatch.sim",
     "kraken": "bridges.kraken.sim",
+    "binance": "bridges.binance.sim",
 }
 
 

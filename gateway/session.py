@@ -13,6 +13,8 @@ import contextlib
 import logging
 import random
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -21,9 +23,11 @@ import msgspec
 from gateway.bookkeeper import BookKeeper
 from gateway.bridge import (
     BookDelta,
+    BookInvalid,
     BookSnapshot,
     Bridge,
     DecodeError,
+    Fetch,
     Heartbeat,
     QuotaUpdate,
     Signal,
@@ -39,6 +43,18 @@ from gateway.errors import ConnectError, ConnectionClosed
 from gateway.events import Event, Gap, Status
 from gateway.topics import Topic
 from gateway.transport import Connection, Transport
+
+
+def http_get(url: str, timeout: float) -> tuple[int, bytes]:
+    """A blocking GET (run in a thread): (status, body); status 0 when it failed outright."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return int(reply.status), bytes(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (OSError, ValueError) as exc:
+        return 0, str(exc).encode()
+
 
 EventSink = Callable[[list[Event]], None]
 """Takes a batch of events; must copy what it keeps (the list is reused)."""
@@ -103,6 +119,7 @@ class Session:
         gate: ConnectGate | None = None,
         messages: TokenBucket | None = None,
         on_quota: Callable[[dict[str, int]], None] | None = None,
+        rest: TokenBucket | None = None,
         required: Sequence[str] | None = None,
         upstream: str | None = None,
     ) -> None:
@@ -123,6 +140,8 @@ class Session:
         self._stop = asyncio.Event()
         self._connection: Connection | None = None
         self._outbox: list[str | bytes] = []
+        self._fetches: set[asyncio.Task[None]] = set()
+        self._rest = rest
         self._outbox_ready = asyncio.Event()
         self._at_least = 0.0
         self._decode_logged: dict[str, float] = {}
@@ -371,6 +390,12 @@ class Session:
                 case Welcome(server=server, limits=limits):
                     state.limits = dict(limits)
                     self.log.info("welcome from server %r; limits %s", server, state.limits)
+                case BookInvalid(topic=topic, reason=reason):
+                    if self.books.in_sync(topic):
+                        frames += self._bridge.resync(topic)
+                    self.books.invalidate(topic, reason, time.time_ns(), book_events)
+                case Fetch():
+                    self._start_fetch(signal, connection)
                 case QuotaUpdate(limits=limits):
                     if self._on_quota is not None:
                         self._on_quota(dict(limits))
@@ -389,6 +414,37 @@ class Session:
         if book_events:
             self._sink(book_events)
         return frames
+
+    def _start_fetch(self, request: Fetch, connection: Connection) -> None:
+        task = asyncio.create_task(self._fetch(request, connection))
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+
+    async def _fetch(self, request: Fetch, connection: Connection) -> None:
+        """Do a bridge's HTTP GET within the REST budget, then hand it the answer."""
+        bucket = self._rest
+        if bucket is not None:
+            wait = bucket.wait_time(time.monotonic(), request.weight)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            bucket.take(time.monotonic(), request.weight)
+        status, body = await asyncio.to_thread(http_get, request.url, self._policy.open_timeout)
+        if status == 429 or status == 418:
+            self.log.warning("REST %s answered %d: backing off", request.topic, status)
+            if bucket is not None:
+                bucket.drain(time.monotonic())
+        if self._connection is not connection:
+            return  # that connection is gone; its successor asks again
+        events: list[Event] = []
+        signals: list[Signal] = []
+        self._bridge.fetched(request.topic, status, body, time.time_ns(), events, signals)
+        if events:
+            self._sink(events)
+        if signals:
+            frames = self._handle(signals, connection)
+            if frames:
+                self._outbox.extend(frames)
+                self._outbox_ready.set()
 
     def _count_decode_error(self, kind: str, detail: str) -> None:
         """Count every bad frame; log the first of a kind, then at most once a minute."""

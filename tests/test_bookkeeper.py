@@ -103,3 +103,19 @@ def _apply_plain() -> list[Event]:
     events: list[Event] = []
     keeper.apply(snapshot(1, (("10", "1"),), (("11", "1"),)), events)
     return events
+
+
+def test_invalidated_book_publishes_one_gap_then_waits_for_a_snapshot() -> None:
+    """A failed integrity check (e.g. a checksum) marks the book stale once, with the reason."""
+    keeper = BookKeeper("kr", None)
+    events: list[Event] = []
+    keeper.apply(snapshot(1, (("10", "1"),), (("11", "1"),)), events)
+    events.clear()
+    keeper.invalidate("book.kraken.btceur", "checksum mismatch", 99, events)
+    keeper.invalidate("book.kraken.btceur", "checksum mismatch", 100, events)  # already stale
+    assert [(e.reason, e.to_ts) for e in events if isinstance(e, Gap)] == [("checksum mismatch", 99)]
+    assert not keeper.in_sync("book.kraken.btceur")
+    keeper.apply(delta(2, bid_set=(("10", "2"),)), events)
+    assert not any(isinstance(e, Book) for e in events)
+    keeper.apply(snapshot(5, (("10", "3"),), (("11", "1"),)), events)
+    assert keeper.in_sync("book.kraken.btceur")

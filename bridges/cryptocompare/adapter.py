@@ -158,6 +158,13 @@ class CryptoCompareBridge:
         parsed = parse_topic(topic)
         return self.unsubscribe([parsed]) + self.subscribe([parsed])
 
+    def fetched(
+        self, topic: str, status: int, body: bytes, recv_ts: int,
+        events: list[Event], signals: list[Signal],
+    ) -> None:  # fmt: skip
+        """CryptoCompare needs no HTTP requests; an answer here is a bug, reported, not raised."""
+        signals.append(DecodeError("unexpected_fetch", f"no request was made for {topic}"))
+
     def _requests(self, action: str, topics: Sequence[Topic]) -> list[str | bytes]:
         wanted = []
         for topic in topics:

@@ -155,6 +155,13 @@ class CryptowatchBridge:
         """A seqNum gap: wait for the next periodic snapshot (§6), no request needed."""
         return []
 
+    def fetched(
+        self, topic: str, status: int, body: bytes, recv_ts: int,
+        events: list[Event], signals: list[Signal],
+    ) -> None:  # fmt: skip
+        """Cryptowatch needs no HTTP requests; an answer here is a bug, reported, not raised."""
+        signals.append(DecodeError("unexpected_fetch", f"no request was made for {topic}"))
+
     def _track(self, topics: Sequence[Topic]) -> list[str]:
         wanted: list[str] = []
         for topic in topics:
