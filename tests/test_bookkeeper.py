@@ -113,7 +113,9 @@ def test_invalidated_book_publishes_one_gap_then_waits_for_a_snapshot() -> None:
     events.clear()
     keeper.invalidate("book.kraken.btceur", "checksum mismatch", 99, events)
     keeper.invalidate("book.kraken.btceur", "checksum mismatch", 100, events)  # already stale
-    assert [(e.reason, e.to_ts) for e in events if isinstance(e, Gap)] == [("checksum mismatch", 99)]
+    assert [(e.reason, e.to_ts) for e in events if isinstance(e, Gap)] == [
+        ("checksum mismatch", 99)
+    ]
     assert not keeper.in_sync("book.kraken.btceur")
     keeper.apply(delta(2, bid_set=(("10", "2"),)), events)
     assert not any(isinstance(e, Book) for e in events)
