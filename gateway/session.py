@@ -30,6 +30,7 @@ from gateway.bridge import (
     Fetch,
     Heartbeat,
     QuotaUpdate,
+    Reconnect,
     Signal,
     Subscribed,
     SubscribeFailed,
@@ -140,6 +141,8 @@ class Session:
         self._stop = asyncio.Event()
         self._connection: Connection | None = None
         self._outbox: list[str | bytes] = []
+        self._successor: Connection | None = None
+        self._switching: asyncio.Task[None] | None = None
         self._fetches: set[asyncio.Task[None]] = set()
         self._rest = rest
         self._outbox_ready = asyncio.Event()
@@ -242,11 +245,12 @@ class Session:
                 self.state.decode_errors["internal_error"] += 1
                 self._status("disconnected", message="internal error")
             finally:
+                current = self._connection or connection  # a planned switch replaces it
                 self._connection = None
                 self.state.connected = False
                 self.state.subscribed.clear()
                 with contextlib.suppress(Exception):
-                    connection.abort()
+                    current.abort()
             down_since = time.time_ns()
             delay = self._backoff.next_delay()
         self._status("stopped")
@@ -279,29 +283,65 @@ class Session:
     # --- one connection -----------------------------------------------------------
 
     async def _serve(self, connection: Connection, down_since: int | None) -> None:
+        """Serve a connection; after a planned switch, go on with its successor."""
         state = self.state
-        self._connection = connection
         state.connected = True
-        state.connects += 1
-        state.last_frame_ns = time.time_ns()
-        self.log.info("connected to %s", self._url)
-        self._status("connected")
-        self._bridge.connection_made(time.time_ns())
-        self.books.reset()
+        while True:
+            self._connection = connection
+            state.connects += 1
+            state.last_frame_ns = time.time_ns()
+            self.log.info("connected to %s", self._url)
+            self._status("connected")
+            self._bridge.connection_made(time.time_ns())
+            self.books.reset()
+            try:
+                if self._topics:
+                    frames = self._bridge.subscribe(list(self._topics.values()))
+                    await self._send(connection, frames)
+            except ConnectionClosed:
+                pass  # the receiver still reads what arrived first, e.g. the reason for closing
+            if down_since is not None:
+                self._announce_gap(down_since, time.time_ns())
+            watchdog = asyncio.create_task(self._watchdog(connection))
+            sender = asyncio.create_task(self._sender(connection))
+            try:
+                await connection.run(self._receiver(connection))
+            except ConnectionClosed:
+                if self._successor is None:
+                    raise
+            finally:
+                watchdog.cancel()
+                sender.cancel()
+            successor, self._successor = self._successor, None
+            if successor is None:
+                return
+            # Planned switch: the new connection was opened before this one closed,
+            # and its frames waited in its buffer, so nothing was missed (no gap).
+            connection, down_since = successor, None
+
+    async def _switch(self, reason: str) -> None:
+        """Make before break: connect anew, then close the old connection."""
+        old = self._connection
         try:
-            if self._topics:
-                await self._send(connection, self._bridge.subscribe(list(self._topics.values())))
-        except ConnectionClosed:
-            pass  # the pump still reads what arrived first, e.g. the server's reason for closing
-        if down_since is not None:
-            self._announce_gap(down_since, time.time_ns())
-        watchdog = asyncio.create_task(self._watchdog(connection))
-        sender = asyncio.create_task(self._sender(connection))
-        try:
-            await connection.run(self._receiver(connection))
-        finally:
-            watchdog.cancel()
-            sender.cancel()
+            wait = self._gate.delay(time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._gate.connecting(time.monotonic())
+            successor = await self._transport.connect(
+                self._bridge.handshake(self._url),
+                max_size=HARD_FRAME_FACTOR * self._policy.max_frame_bytes,
+                open_timeout=self._policy.open_timeout,
+            )
+        except ConnectError as exc:
+            self.log.warning("planned reconnect (%s): new connection failed: %s", reason, exc)
+            return  # the old one closes by itself; the normal reconnect takes over
+        if self._connection is not old or old is None:
+            successor.abort()
+            return
+        self.log.info("planned reconnect (%s): new connection open, closing the old one", reason)
+        self._status("reconnecting", message=reason)
+        self._successor = successor
+        old.abort()
 
     def _receiver(self, connection: Connection) -> Callable[[bytes], None]:
         """The per-frame callback: the hot path, with no await in it at all.
@@ -396,6 +436,12 @@ class Session:
                     self.books.invalidate(topic, reason, time.time_ns(), book_events)
                 case Fetch():
                     self._start_fetch(signal, connection)
+                case Reconnect(reason=reason, planned=planned):
+                    if not planned:
+                        self.log.info("upstream asks to reconnect: %s", reason)
+                        connection.abort()
+                    elif self._switching is None or self._switching.done():
+                        self._switching = asyncio.create_task(self._switch(reason))
                 case QuotaUpdate(limits=limits):
                     if self._on_quota is not None:
                         self._on_quota(dict(limits))
