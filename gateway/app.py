@@ -208,12 +208,13 @@ class Gateway:
     ) -> UpstreamPool:
         """The upstream's connections, with its config topics placed (pinned)."""
         key = api_key(upstream, self._environ)
-        url = upstream.url
+        url, rest_url = upstream.url, upstream.rest_url
         if uses_simulator(upstream, key):
             simulator = simulator_module(upstream.protocol).demo(upstream.simulator_rate)
             await simulator.start()
             self._simulators.append(simulator)
             url, key = simulator.url, None
+            rest_url = getattr(simulator, "rest_url", None)
             why = f"no {upstream.api_key_env} set" if upstream.simulator == "auto" else "config"
             log.info("%s: %s, using the built-in %s simulator at %s", name, why,
                      upstream.protocol, url)  # fmt: skip
@@ -223,6 +224,7 @@ class Gateway:
             secret=None if key is None else api_secret(upstream, self._environ),
             generation=upstream.generation,
             markets_file=upstream.markets_file,
+            rest_url=rest_url,
         )
         probe = make_bridge(upstream.protocol, settings)
         pool = UpstreamPool(

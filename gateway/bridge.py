@@ -57,6 +57,7 @@ class BridgeSettings(msgspec.Struct, frozen=True, kw_only=True):
     secret: Secret | None = None
     generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
+    rest_url: str | None = None  # Binance: the REST base for depth snapshots
 
 
 # --- control signals: what a frame tells the session runner -------------------

@@ -122,6 +122,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     secret_env: str | None = None  # Cryptowatch: the HMAC secret's variable
     generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
+    rest_url: str | None = None  # Binance: REST base for depth snapshots
     book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
     spread_from_book: bool = False  # publish spread.* from the book's top on each change
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
