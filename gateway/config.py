@@ -100,6 +100,7 @@ class QuotaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     connects_per_minute: int | None = None
     connects_per_hour: int | None = None
     messages_per_second: float | None = None
+    rest_weight_per_minute: int | None = None
 
 
 class ControlConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

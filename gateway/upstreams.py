@@ -59,6 +59,8 @@ class UpstreamPool:
             policy.min_connect_interval, quotas.connects_per_minute, quotas.connects_per_hour, now
         )
         self.messages = TokenBucket(quotas.messages_per_second, max(quotas.messages_per_second, 1))
+        weight = quotas.rest_weight_per_minute
+        self.rest = TokenBucket(weight / 60.0, weight) if weight else None
         self.probe = make_bridge()  # answers check_topic without a connection
         self.shards: dict[int, Session] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -134,6 +136,7 @@ class UpstreamPool:
             policy=self._policy,
             gate=self.gate,
             messages=self.messages,
+            rest=self.rest,
             on_quota=self.tighten,
             required=[topic.name] if required else [],
             upstream=self.name,

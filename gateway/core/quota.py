@@ -22,6 +22,7 @@ class Quotas(msgspec.Struct, kw_only=True):
     connects_per_minute: int | None = None
     connects_per_hour: int | None = None
     messages_per_second: float = 10.0
+    rest_weight_per_minute: int | None = None  # REST request weight (e.g. Binance depth)
 
 
 class Refused(msgspec.Struct, frozen=True):
