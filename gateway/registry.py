@@ -24,6 +24,7 @@ SIMULATORS: dict[str, str] = {
     "cryptowatch": "bridges.cryptowatch.sim",
     "kraken": "bridges.kraken.sim",
     "binance": "bridges.binance.sim",
+    "coinbase": "bridges.coinbase.sim",
 }
 
 
