@@ -49,9 +49,15 @@ def compile_flat(cls: type[Event]) -> FlatEncoder:
     assert isinstance(info, mi.StructType)
     tag = cls.__struct_config__.tag
     assert isinstance(tag, str)
-    required: list[str] = []
-    lines = ["def encode(e, prefix):"]
-    optional: list[str] = []
+    lines = ["def encode(e, prefix):", f'    body = "{_bulk("kind")}{_bulk(tag)}"']
+    required = 0
+    run: list[str] = []  # consecutive required pieces, joined into one f-string
+
+    def flush() -> None:
+        if run:
+            lines.append(f'    body += f"{"".join(run)}"')
+            run.clear()
+
     for index, field in enumerate(info.fields):
         if field.name == "topic":
             continue
@@ -64,8 +70,9 @@ def compile_flat(cls: type[Event]) -> FlatEncoder:
             "bool": f"('true' if {get} else 'false')",
         }[kind]
         piece = f"{_bulk(field.name)}${{len({var})}}\\r\\n{{{var}}}\\r\\n"
-        if is_optional:
-            optional += [
+        if is_optional:  # declaration order is kept: the generic encoder's order
+            flush()
+            lines += [
                 f"    {var} = {get}",
                 f"    if {var} is not None:",
                 f"        {var} = {value.replace(get, var)}",
@@ -73,12 +80,11 @@ def compile_flat(cls: type[Event]) -> FlatEncoder:
                 "        n += 2",
             ]
         else:
-            lines.append(f"    {var} = {value}")
-            required.append(piece)
-    head = f"{_bulk('kind')}{_bulk(tag)}"
-    lines.append(f'    body = f"{head}{"".join(required)}"')
-    lines.append(f"    n = {8 + 2 * len(required)}")
-    lines += optional
+            lines.insert(2, f"    {var} = {value}")
+            required += 1
+            run.append(piece)
+    flush()
+    lines.insert(2, f"    n = {8 + 2 * required}")
     lines.append('    return f"*{n}\\r\\n{prefix}{body}"')
     namespace: dict[str, object] = {}
     exec("\n".join(lines), namespace)
