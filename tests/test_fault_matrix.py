@@ -297,8 +297,9 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
                 {"REDIS_URL": url, "FEEDGATE_TEST_CC_KEY": key},
             )  # fmt: skip
             try:
-                wait_for(lambda: report(gateway, port) and report(gateway, port)["redis"]["connected"],  # type: ignore[index]
-                         20, "connected to the password-protected Redis")  # fmt: skip
+                wait_for(lambda: (r := report(gateway, port)) and r["redis"]["connected"]
+                         and TOPIC in r["upstreams"]["cc"]["subscribed"],
+                         20, "connected to the password-protected Redis and subscribed")  # fmt: skip
                 send_all(sim, loop, ["s-1"])
                 client = server.client()
                 wait_for(lambda: ids(client) == ["s-1"], 15, "a trade through AUTH")
