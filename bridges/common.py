@@ -5,10 +5,40 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
+#: Decimals outside 10**±MAX_MAGNITUDE are refused: no price or amount is that big or
+#: small, and printing ``1e999999999`` positionally would take a gigabyte.
+MAX_MAGNITUDE = 60
+#: Nanosecond timestamps must fit a signed 64-bit integer (events.proto, Redis clients).
+MAX_NS = 2**63 - 1
+
 
 def plain(value: Decimal) -> str:
-    """A decimal in plain positional notation, digits as received (``1E-8`` → ``0.00000001``)."""
+    """A decimal in plain positional notation, digits as received (``1E-8`` → ``0.00000001``).
+
+    Raises ValueError for NaN, infinities and absurd magnitudes.
+    """
+    if not value.is_finite() or (value and not -MAX_MAGNITUDE <= value.adjusted() <= MAX_MAGNITUDE):
+        raise ValueError(f"not a usable decimal: {value!s:.40}")
     return format(value, "f")
+
+
+def plain_text(text: str) -> str:
+    """A decimal string kept as received when already plain; otherwise checked and made plain."""
+    digits = text[1:] if text[:1] == "-" else text
+    if digits and digits.replace(".", "", 1).isdigit() and digits.isascii():
+        return text
+    try:
+        return plain(Decimal(text))
+    except ArithmeticError:
+        raise ValueError(f"not a decimal: {text[:40]!r}") from None
+
+
+def nanoseconds(seconds: int, nanos: int = 0) -> int:
+    """``seconds`` plus ``nanos`` as integer ns; ValueError outside the int64 range."""
+    value = seconds * 1_000_000_000 + nanos
+    if not 0 <= value <= MAX_NS:
+        raise ValueError(f"timestamp out of range: {seconds}s + {nanos}ns")
+    return value
 
 
 class RecentIds:

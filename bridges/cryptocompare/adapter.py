@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from bridges.common import RecentIds, plain
+from bridges.common import RecentIds, nanoseconds, plain
 from bridges.cryptocompare import subs
 from bridges.cryptocompare.wire import (
     ENVELOPE_DECODER,
@@ -62,7 +62,6 @@ from gateway.errors import TopicError
 from gateway.events import Candle, Event, Index, Spread, Ticker, Trade, Volume
 from gateway.topics import Topic, parse_topic
 
-NS = 1_000_000_000
 #: Subscriptions per SubAdd/SubRemove frame; keeps each request frame small.
 SUBS_PER_FRAME = 100
 #: Least wait after the server says we connect too fast or hold too many sockets (§1, §5).
@@ -183,6 +182,9 @@ class CryptoCompareBridge:
     ) -> None:
         try:
             message = FRAME_DECODER.decode(frame)
+        except UnicodeError as exc:  # invalid UTF-8 inside a string, or an unencodable str
+            signals.append(DecodeError("invalid_utf8", str(exc)[:200]))
+            return
         except msgspec.ValidationError as exc:
             signals.append(self._classify(frame, exc))
             return
@@ -241,7 +243,7 @@ class CryptoCompareBridge:
                 exchange=exchange,
                 base=base,
                 quote=quote,
-                ts=m.TS * NS + (m.TSNS or 0),
+                ts=nanoseconds(m.TS, m.TSNS or 0),
                 recv_ts=recv_ts,
                 price=plain(m.P),
                 amount=plain(m.Q),
@@ -276,7 +278,7 @@ class CryptoCompareBridge:
         }
         previous = self._tickers.get(topic)
         if m.last_update is not None:
-            update["ts"] = m.last_update * NS
+            update["ts"] = nanoseconds(m.last_update)
         elif previous is None:
             update["ts"] = recv_ts
         state: Ticker
@@ -305,7 +307,7 @@ class CryptoCompareBridge:
                 exchange=exchange,
                 base=base,
                 quote=quote,
-                ts=m.TS * NS,
+                ts=nanoseconds(m.TS),
                 recv_ts=recv_ts,
                 interval=interval,
                 open=plain(m.OPEN),
@@ -315,8 +317,8 @@ class CryptoCompareBridge:
                 volume=plain(m.VOLUMEFROM),
                 volume_quote=plain(m.VOLUMETO),
                 trades=m.TOTALTRADES,
-                first_ts=None if m.FIRSTTS is None else m.FIRSTTS * NS,
-                last_ts=None if m.LASTTS is None else m.LASTTS * NS,
+                first_ts=None if m.FIRSTTS is None else nanoseconds(m.FIRSTTS),
+                last_ts=None if m.LASTTS is None else nanoseconds(m.LASTTS),
                 first_price=None if m.FIRSTPRICE is None else plain(m.FIRSTPRICE),
                 max_price=None if m.MAXPRICE is None else plain(m.MAXPRICE),
                 min_price=None if m.MINPRICE is None else plain(m.MINPRICE),
@@ -338,7 +340,7 @@ class CryptoCompareBridge:
             level = m.ASK[0]
             changes["ask"], changes["ask_size"] = plain(level.P), plain(level.Q)
             reported = max(reported, level.REPORTEDNS or 0)
-        changes["ts"] = reported or recv_ts
+        changes["ts"] = nanoseconds(0, reported) if reported else recv_ts
         previous = self._spreads.get(topic)
         if previous is None:
             state = Spread(
@@ -357,7 +359,8 @@ class CryptoCompareBridge:
         signals.append(
             BookSnapshot(
                 topic=topic, exchange=exchange, base=base, quote=quote,
-                ts=m.REPORTEDNS or recv_ts, recv_ts=recv_ts, seq=m.CCSEQ,
+                ts=nanoseconds(0, m.REPORTEDNS) if m.REPORTEDNS else recv_ts,
+                recv_ts=recv_ts, seq=m.CCSEQ,
                 bids=tuple((plain(level.P), plain(level.Q)) for level in m.BID),
                 asks=tuple((plain(level.P), plain(level.Q)) for level in m.ASK),
             )
@@ -376,7 +379,8 @@ class CryptoCompareBridge:
         signals.append(
             BookDelta(
                 topic=topic, exchange=exchange, base=base, quote=quote,
-                ts=m.REPORTEDNS or recv_ts, recv_ts=recv_ts, seq=m.CCSEQ,
+                ts=nanoseconds(0, m.REPORTEDNS) if m.REPORTEDNS else recv_ts,
+                recv_ts=recv_ts, seq=m.CCSEQ,
                 bid_set=level if bid else (), bid_remove=removed if bid else (),
                 ask_set=() if bid else level, ask_remove=() if bid else removed,
             )

@@ -9,6 +9,7 @@ signals for the book engine, with ``seqNum`` read as a uint32 (§6).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
@@ -16,6 +17,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
+from bridges.common import nanoseconds, plain, plain_text
 from bridges.cryptowatch.auth import token
 from bridges.cryptowatch.markets import MarketTable
 from bridges.cryptowatch.resources import PERIODS, resources
@@ -39,7 +41,6 @@ from gateway.events import Candle, Event, Gap, Spread, Summary, Trade
 from gateway.topics import Topic, split_pair
 from proto.cryptowatch import client_pb2, markets_pb2, stream_pb2
 
-NS = 1_000_000_000
 HEARTBEAT = b"\x01"
 VERSION = "feedgate/0.1"
 
@@ -57,12 +58,15 @@ Market = tuple[str, str, str, str]  # exchange, pair, base, quote
 
 
 def _num(text: str, *fallbacks: float) -> str:
-    """The decimal string, else the first non-zero historical float field (§2)."""
+    """The decimal string (made plain if needed), else the first non-zero historical
+    float field (§2); ValueError for anything that is not a finite decimal."""
     if text:
-        return text
+        return plain_text(text)
     for value in fallbacks:
         if value:
-            return format(Decimal(repr(value)), "f")
+            if not math.isfinite(value):
+                raise ValueError(f"not a finite number: {value!r}")
+            return plain(Decimal(repr(value)))
     return "0"
 
 
@@ -199,7 +203,7 @@ class CryptowatchBridge:
     ) -> None:
         previous, self._last_recv_ts = self._last_recv_ts, recv_ts
         if isinstance(frame, str):
-            frame = frame.encode("utf-8", "surrogateescape")
+            frame = frame.encode("utf-8", "surrogatepass")
         if frame == HEARTBEAT:
             signals.append(Heartbeat())  # not a StreamMessage: drop before decoding (§8)
             return
@@ -349,11 +353,11 @@ class CryptowatchBridge:
         source = self.upstream
         for trade in update.trades:
             if trade.timestampNano > 0:
-                ts = trade.timestampNano
+                ts = nanoseconds(0, trade.timestampNano)
             elif trade.timestamp:
-                ts = trade.timestamp * NS
+                ts = nanoseconds(trade.timestamp)
             else:
-                ts = trade.timestampMillis * 1_000_000
+                ts = nanoseconds(0, trade.timestampMillis * 1_000_000)
             events.append(
                 Trade(
                     topic=topic, source=source, exchange=exchange, base=base, quote=quote,
@@ -401,7 +405,7 @@ class CryptowatchBridge:
             events.append(
                 Candle(
                     topic=topic, source=self.upstream, exchange=exchange, base=base,
-                    quote=quote, ts=start * NS, recv_ts=recv_ts, interval=interval,
+                    quote=quote, ts=nanoseconds(start), recv_ts=recv_ts, interval=interval,
                     open=_num(ohlc.openStr, ohlc.open), high=_num(ohlc.highStr, ohlc.high),
                     low=_num(ohlc.lowStr, ohlc.low), close=_num(ohlc.closeStr, ohlc.close),
                     volume=_num(candle.volumeBaseStrV2 or candle.volumeBaseStr, candle.volumeBase),
@@ -419,7 +423,7 @@ class CryptowatchBridge:
             Spread(
                 topic=f"spread.{exchange}.{pair}", source=self.upstream, exchange=exchange,
                 base=base, quote=quote,
-                ts=update.timestamp * 1_000_000 if update.timestamp else recv_ts,  # ms (§2)
+                ts=nanoseconds(0, update.timestamp * 1_000_000) if update.timestamp else recv_ts,
                 recv_ts=recv_ts,
                 bid=_opt(bid.priceStr, bid.price), bid_size=_opt(bid.amountStr, bid.amount),
                 ask=_opt(ask.priceStr, ask.price), ask_size=_opt(ask.amountStr, ask.amount),

@@ -1,0 +1,1 @@
+"""Long-running fuzz scripts, run by hand (see fuzz_decoders.py)."""
