@@ -25,7 +25,12 @@ def plain(value: Decimal) -> str:
 def plain_text(text: str) -> str:
     """A decimal string kept as received when already plain; otherwise checked and made plain."""
     digits = text[1:] if text[:1] == "-" else text
-    if digits and digits.replace(".", "", 1).isdigit() and digits.isascii():
+    if (
+        digits.isascii()
+        and digits.replace(".", "", 1).isdigit()
+        and digits[0] != "."
+        and digits[-1] != "."
+    ):
         return text
     try:
         return plain(Decimal(text))
