@@ -28,6 +28,21 @@ from gateway.redisurl import RedisTarget
 log = logging.getLogger("feedgate.publish")
 
 READ_SIZE = 1 << 16
+#: Batches written and not yet acknowledged, at most: the pipeline's depth.
+MAX_INFLIGHT = 4
+#: Wait for the socket to drain past this many unsent bytes.
+WRITE_HIGH_WATER = 4 * 1024 * 1024
+
+
+class _Batch:
+    """A written batch awaiting its replies."""
+
+    __slots__ = ("commands", "events", "keys")
+
+    def __init__(self, events: list[Event], keys: list[str] | None, commands: int) -> None:
+        self.events = events
+        self.keys = keys
+        self.commands = commands
 
 
 #: Upper bounds (seconds) of the publish-latency histogram buckets.
@@ -88,10 +103,12 @@ class StreamWriter:
         self._max_buffer = max_buffer
         self._entry_bytes = 256.0  # running mean of an encoded entry's size
         self._dropped: dict[str, _Dropped] = {}
+        self._unacked = 0
         self._max_batch = max_batch
         self._connect_timeout = connect_timeout
         self._buffer: deque[Event] = deque()
-        self._wakeup = asyncio.Event()
+        self._wakeup = asyncio.Event()  # the pump: new events, or a batch acknowledged
+        self._written = asyncio.Event()  # the reply reader: a batch was written
         self._closing = False
         self._done = asyncio.Event()
         self.connected = False
@@ -149,8 +166,8 @@ class StreamWriter:
 
     @property
     def pending(self) -> int:
-        """Events waiting to be written."""
-        return len(self._buffer)
+        """Events not yet acknowledged by Redis: buffered or written and awaiting replies."""
+        return len(self._buffer) + self._unacked
 
     # --- writer task ------------------------------------------------------------
 
@@ -227,49 +244,86 @@ class StreamWriter:
         return reply
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        parser = hiredis.Reader()
+        """Write batches while earlier ones await their replies (a bounded pipeline).
+
+        A batch leaves the buffer when written and is put back, in order, if the
+        connection fails before Redis acknowledged it: nothing is lost (at worst
+        an entry Redis wrote just before the failure is written again).
+        """
         buffer = self._buffer
-        stats = self.stats
-        while True:
-            if self._dropped:
-                self._announce_drops()
-            if not buffer:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            count = min(len(buffer), self._max_batch)
-            batch = [buffer.popleft() for _ in range(count)]
-            payload, keys = self._encoder.encode(batch)
-            commands = count if keys is None else len(keys)
-            self._learn_entry_size(len(payload), commands)
-            try:
+        inflight: deque[_Batch] = deque()
+        acks = asyncio.create_task(self._acks(reader, inflight))
+        try:
+            while True:
+                if self._dropped:
+                    self._announce_drops()
+                if acks.done():
+                    acks.result()  # raises the connection's failure
+                    raise PublishError("redis reply reader stopped")
+                if not buffer or len(inflight) >= MAX_INFLIGHT:
+                    if self._closing and not buffer and not inflight:
+                        return
+                    self._wakeup.clear()
+                    waiter = asyncio.ensure_future(self._wakeup.wait())
+                    await asyncio.wait((waiter, acks), return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    continue
+                count = min(len(buffer), self._max_batch)
+                batch = [buffer.popleft() for _ in range(count)]
+                payload, keys = self._encoder.encode(batch)
+                commands = count if keys is None else len(keys)
+                self._learn_entry_size(len(payload), commands)
+                inflight.append(_Batch(batch, keys, commands))
+                self._unacked += count
                 writer.write(payload)
-                errors = await self._read_replies(reader, parser, commands)
-            except BaseException:
-                buffer.extendleft(reversed(batch))  # nothing lost: retried in order
-                raise
-            now = time.time_ns()
-            stats.batches += 1
-            stats.last_ack_ns = now
-            stats.lag_ns = now - getattr(batch[-1], "recv_ts", getattr(batch[-1], "ts", now))
-            stats.observe_latency((now - getattr(batch[0], "recv_ts", now)) / 1e9)
-            written = stats.written
-            last = stats.last_written_ns
-            if keys is None:
-                for event in batch:
-                    written[event.topic] += 1
-                    last[event.topic] = now
-            else:
-                for key in keys:
-                    written[key] += 1
-                    last[key] = now
-            for index, reply in errors:
-                topic = batch[index].topic if keys is None else keys[index]
-                written[topic] -= 1
-                stats.errors[topic] += 1
-                log.error("redis refused an entry for %s: %s", topic, reply)
+                self._written.set()
+                if writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+                    await writer.drain()
+        finally:
+            acks.cancel()
+            self._unacked = 0
+            for pending in reversed(inflight):  # not acknowledged: retried in order
+                buffer.extendleft(reversed(pending.events))
+
+    async def _acks(self, reader: asyncio.StreamReader, inflight: deque[_Batch]) -> None:
+        """Read replies in bulk, batch by batch, and account for each acknowledged batch."""
+        parser = hiredis.Reader()
+        written = self._written
+        while True:
+            if not inflight:
+                written.clear()
+                await written.wait()
+                continue
+            batch = inflight[0]
+            errors = await self._read_replies(reader, parser, batch.commands)
+            inflight.popleft()
+            self._unacked -= len(batch.events)
+            self._account(batch, errors)
+            self._wakeup.set()
+
+    def _account(self, batch: _Batch, errors: list[tuple[int, object]]) -> None:
+        stats = self.stats
+        events, keys = batch.events, batch.keys
+        now = time.time_ns()
+        stats.batches += 1
+        stats.last_ack_ns = now
+        stats.lag_ns = now - getattr(events[-1], "recv_ts", getattr(events[-1], "ts", now))
+        stats.observe_latency((now - getattr(events[0], "recv_ts", now)) / 1e9)
+        written = stats.written
+        last = stats.last_written_ns
+        if keys is None:
+            for event in events:
+                written[event.topic] += 1
+                last[event.topic] = now
+        else:
+            for key in keys:
+                written[key] += 1
+                last[key] = now
+        for index, reply in errors:
+            topic = events[index].topic if keys is None else keys[index]
+            written[topic] -= 1
+            stats.errors[topic] += 1
+            log.error("redis refused an entry for %s: %s", topic, reply)
 
     @staticmethod
     async def _read_replies(
@@ -278,14 +332,16 @@ class StreamWriter:
         errors: list[tuple[int, object]] = []
         seen = 0
         while seen < count:
-            data = await reader.read(READ_SIZE)
-            if not data:
-                raise PublishError("redis closed the connection")
-            parser.feed(data)
-            while (reply := parser.gets()) is not False:
-                if isinstance(reply, hiredis.ReplyError):
-                    errors.append((seen, reply))
-                seen += 1
+            reply = parser.gets()
+            if reply is False:  # need more bytes; replies of later batches stay parsed
+                data = await reader.read(READ_SIZE)
+                if not data:
+                    raise PublishError("redis closed the connection")
+                parser.feed(data)
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                errors.append((seen, reply))
+            seen += 1
         return errors
 
     async def close(self, timeout: float = 5.0) -> bool:
