@@ -37,6 +37,7 @@ class _Listener(WSListener):
 
     def __init__(self) -> None:
         self.on_frame: Callable[[bytes], None] | None = None
+        self.on_alive: Callable[[], None] | None = None
         self.transport: WSTransport | None = None
         self.closed = asyncio.get_running_loop().create_future()
         self._parts: list[bytes] = []
@@ -67,6 +68,9 @@ class _Listener(WSListener):
             except BaseException as exc:  # surfaced by run(); the session decides
                 self.error = exc
                 transport.disconnect()
+        elif kind == WSMsgType.PING or kind == WSMsgType.PONG:
+            if self.on_alive is not None:
+                self.on_alive()
         elif kind == WSMsgType.CLOSE:
             code = frame.get_close_code().value
             message = frame.get_close_message()
@@ -94,8 +98,11 @@ class PicowsConnection:
         else:
             self._transport.send(WSMsgType.BINARY, frame)
 
-    async def run(self, on_frame: Callable[[bytes], None]) -> None:
+    async def run(
+        self, on_frame: Callable[[bytes], None], on_alive: Callable[[], None] | None = None
+    ) -> None:
         listener = self._listener
+        listener.on_alive = on_alive
         early, listener.early = listener.early, []
         for payload in early:
             on_frame(payload)

@@ -17,6 +17,9 @@ from gateway.errors import ConfigError
 BRIDGES: dict[str, str] = {
     "cryptocompare": "bridges.cryptocompare.adapter:CryptoCompareBridge",
     "cryptowatch": "bridges.cryptowatch.adapter:CryptowatchBridge",
+    "kraken": "bridges.kraken.adapter:KrakenBridge",
+    "binance": "bridges.binance.adapter:BinanceBridge",
+    "coinbase": "bridges.coinbase.adapter:CoinbaseBridge",
 }
 #: protocol name → module of its simulator (``CryptoCompareSimulator``-shaped API).
 SIMULATORS: dict[str, str] = {

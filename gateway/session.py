@@ -286,26 +286,21 @@ class Session:
         """Serve a connection; after a planned switch, go on with its successor."""
         state = self.state
         state.connected = True
+        prepared = False
         while True:
             self._connection = connection
             state.connects += 1
             state.last_frame_ns = time.time_ns()
             self.log.info("connected to %s", self._url)
             self._status("connected")
-            self._bridge.connection_made(time.time_ns())
-            self.books.reset()
-            try:
-                if self._topics:
-                    frames = self._bridge.subscribe(list(self._topics.values()))
-                    await self._send(connection, frames)
-            except ConnectionClosed:
-                pass  # the receiver still reads what arrived first, e.g. the reason for closing
+            if not prepared:  # a planned switch already subscribed its successor
+                await self._prepare(connection)
             if down_since is not None:
                 self._announce_gap(down_since, time.time_ns())
             watchdog = asyncio.create_task(self._watchdog(connection))
             sender = asyncio.create_task(self._sender(connection))
             try:
-                await connection.run(self._receiver(connection))
+                await connection.run(self._receiver(connection), self._alive)
             except ConnectionClosed:
                 if self._successor is None:
                     raise
@@ -315,9 +310,19 @@ class Session:
             successor, self._successor = self._successor, None
             if successor is None:
                 return
-            # Planned switch: the new connection was opened before this one closed,
-            # and its frames waited in its buffer, so nothing was missed (no gap).
-            connection, down_since = successor, None
+            # Planned switch: the new connection was opened and subscribed before this
+            # one closed, and its frames waited in its buffer: nothing missed, no gap.
+            connection, down_since, prepared = successor, None, True
+
+    async def _prepare(self, connection: Connection) -> None:
+        """A new connection: fresh per-connection state, then every topic subscribed."""
+        self._bridge.connection_made(time.time_ns())
+        self.books.reset()
+        try:
+            if self._topics:
+                await self._send(connection, self._bridge.subscribe(list(self._topics.values())))
+        except ConnectionClosed:
+            pass  # the receiver still reads what arrived first, e.g. the reason for closing
 
     async def _switch(self, reason: str) -> None:
         """Make before break: connect anew, then close the old connection."""
@@ -341,6 +346,8 @@ class Session:
         self.log.info("planned reconnect (%s): new connection open, closing the old one", reason)
         self._status("reconnecting", message=reason)
         self._successor = successor
+        self._connection = successor  # from here the old connection's frames are ignored
+        await self._prepare(successor)
         old.abort()
 
     def _receiver(self, connection: Connection) -> Callable[[bytes], None]:
@@ -358,6 +365,8 @@ class Session:
         signals: list[Signal] = []
 
         def on_frame(frame: bytes) -> None:
+            if self._connection is not connection:
+                return  # the old connection after a planned switch
             now = clock()
             state.last_frame_ns = now
             state.frames += 1
@@ -378,6 +387,10 @@ class Session:
                     self._outbox_ready.set()
 
         return on_frame
+
+    def _alive(self) -> None:
+        """The transport saw a control frame (a ping): the connection is alive."""
+        self.state.last_frame_ns = time.time_ns()
 
     async def _sender(self, connection: Connection) -> None:
         """Sends what signals queued (off the hot path, paced like every control frame)."""

@@ -25,8 +25,13 @@ class Connection(Protocol):
         """Send one frame (text for ``str``, binary for ``bytes``)."""
         ...
 
-    async def run(self, on_frame: Callable[[bytes], None]) -> None:
+    async def run(
+        self, on_frame: Callable[[bytes], None], on_alive: Callable[[], None] | None = None
+    ) -> None:
         """Call ``on_frame`` with each frame's payload until the connection ends.
+
+        ``on_alive`` is called on control frames (pings) where the client library
+        shows them, so a feed with only pings is not taken for dead.
 
         Payloads are undecoded bytes, text frames included: the bridge decodes
         them (msgspec checks UTF-8), so a bad frame is counted, not fatal.
@@ -66,8 +71,10 @@ class WebsocketsConnection:
         except websockets.ConnectionClosed as exc:
             raise ConnectionClosed(_closed_reason(exc)) from None
 
-    async def run(self, on_frame: Callable[[bytes], None]) -> None:
-        recv = self._ws.recv
+    async def run(
+        self, on_frame: Callable[[bytes], None], on_alive: Callable[[], None] | None = None
+    ) -> None:
+        recv = self._ws.recv  # websockets answers pings internally and does not show them
         try:
             while True:
                 frame = await recv(decode=False)

@@ -58,7 +58,9 @@ class UpstreamPool:
         self.gate = ConnectGate(
             policy.min_connect_interval, quotas.connects_per_minute, quotas.connects_per_hour, now
         )
-        self.messages = TokenBucket(quotas.messages_per_second, max(quotas.messages_per_second, 1))
+        # Burst 1: messages evenly spaced, so no one-second window ever holds more
+        # than the limit (Binance counts in a sliding second).
+        self.messages = TokenBucket(quotas.messages_per_second, 1)
         weight = quotas.rest_weight_per_minute
         self.rest = TokenBucket(weight / 60.0, weight) if weight else None
         self.probe = make_bridge()  # answers check_topic without a connection
