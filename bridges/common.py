@@ -17,7 +17,7 @@ def plain(value: Decimal) -> str:
 
     Raises ValueError for NaN, infinities and absurd magnitudes.
     """
-    if not value.is_finite() or (value and not -MAX_MAGNITUDE <= value.adjusted() <= MAX_MAGNITUDE):
+    if not value.is_finite() or not -MAX_MAGNITUDE <= value.adjusted() <= MAX_MAGNITUDE:
         raise ValueError(f"not a usable decimal: {value!s:.40}")
     return format(value, "f")
 

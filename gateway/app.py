@@ -44,6 +44,8 @@ log = logging.getLogger("feedgate")
 
 #: Seconds SIGTERM waits for buffered events to reach Redis.
 FLUSH_TIMEOUT = 10.0
+#: Seconds shutdown waits for the remaining tasks after cancelling them.
+SHUTDOWN_GRACE = 3.0
 
 
 def policy_of(upstream: UpstreamConfig) -> SessionPolicy:
@@ -193,7 +195,10 @@ class Gateway:
             drained = await writer.close(FLUSH_TIMEOUT)
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, *helpers, return_exceptions=True)
+            # Bounded: a task that swallowed its cancellation must not hold the exit.
+            _, stuck = await asyncio.wait([*tasks, *helpers], timeout=SHUTDOWN_GRACE)
+            for task in stuck:
+                log.warning("shutdown: task %s did not stop in time", task.get_name())
             await health.close()
             await health_hash.close()
             if self.control is not None:
@@ -245,11 +250,19 @@ class Gateway:
                 )
         return pool
 
-    @staticmethod
-    async def _every(seconds: float, action: Callable[[], Awaitable[None]]) -> None:
-        while True:
+    async def _every(self, seconds: float, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` every ``seconds`` until shutdown (which need not cancel it)."""
+        while not self._stop.is_set():
             await action()
-            await asyncio.sleep(seconds)
+            if await self._stopped_within(seconds):
+                return
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _status_line(self, writer: StreamWriter) -> None:
         meter = RateMeter()

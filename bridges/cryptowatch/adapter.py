@@ -458,7 +458,9 @@ class CryptowatchBridge:
                 topic=f"book.{exchange}.{pair}", exchange=exchange, base=base, quote=quote,
                 ts=recv_ts, recv_ts=recv_ts, seq=update.seqNum & 0xFFFFFFFF,
                 bid_set=self._levels(bids.set), ask_set=self._levels(asks.set),
-                bid_remove=tuple(bids.removeStr) + tuple(_num("", p) for p in bids.remove),
-                ask_remove=tuple(asks.removeStr) + tuple(_num("", p) for p in asks.remove),
+                bid_remove=tuple(plain_text(p) for p in bids.removeStr)
+                + tuple(_num("", p) for p in bids.remove),
+                ask_remove=tuple(plain_text(p) for p in asks.removeStr)
+                + tuple(_num("", p) for p in asks.remove),
             )
         )  # fmt: skip
