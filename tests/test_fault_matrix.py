@@ -405,3 +405,50 @@ def test_rediss_url_speaks_tls(
     finally:
         assert gateway.stop() == 0
         loop.run(proxy.stop())
+
+
+def test_stale_topic_fails_readiness(
+    redis_url: str, quiet_sim: tuple[CryptoCompareSimulator, LoopThread], tmp_path: Path
+) -> None:
+    """A config topic with no entry within stale_after makes /readyz fail, though connected."""
+    sim, loop = quiet_sim
+    gateway, port = start_gateway(sim, redis_url, tmp_path, "stale_after = 2.0\n")
+    try:
+        wait_for(lambda: (r := report(gateway, port)) and r["upstreams"]["cc"]["subscribed"],
+                 20, "a subscribed gateway")  # fmt: skip
+        send_all(sim, loop, ["fresh-1"])
+        wait_for(lambda: gateway.readyz(port)[0] == 200, 20, "ready with a fresh entry")
+
+        def stale() -> dict[str, Any] | None:
+            status, reply = gateway.readyz(port)
+            return reply if status == 503 else None
+
+        body = wait_for(stale, 20, "stale after 2 s")
+        assert TOPIC in body["stale_topics"] and body["upstreams"]["cc"]["connected"] is True
+        send_all(sim, loop, ["fresh-2"])
+        wait_for(lambda: gateway.readyz(port)[0] == 200, 20, "ready again")
+    finally:
+        assert gateway.stop() == 0
+
+
+def test_second_signal_exits_at_once(
+    restartable: Valkey, quiet_sim: tuple[CryptoCompareSimulator, LoopThread], tmp_path: Path
+) -> None:
+    """SIGTERM waits to flush; a second signal ends the process at once (exit 1)."""
+    sim, loop = quiet_sim
+    restartable.start()
+    gateway, port = start_gateway(sim, f"redis://127.0.0.1:{restartable.port}/0", tmp_path)
+    try:
+        gateway.wait_ready(port)
+        base = frames(gateway, port)
+        restartable.client().client_pause(20000, all=False)
+        send_all(sim, loop, [f"held-{n}" for n in range(10)])
+        wait_received(gateway, port, base + 10)
+        gateway.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: "stopping: flushing" in gateway.log(), 10, "the first signal noticed")
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(5) == 1
+        assert "second signal: exiting now" in gateway.log()
+    finally:
+        gateway.stop()
+        restartable.client().client_unpause()
