@@ -99,7 +99,7 @@ class Candle(MarketEvent, frozen=True, kw_only=True, tag="ohlc", gc=False):
     low: str
     close: str
     volume: str
-    volume_quote: str
+    volume_quote: str | None = None  # absent where the venue sends no quote volume
     trades: int | None = None
     first_ts: int | None = None
     last_ts: int | None = None

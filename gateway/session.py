@@ -318,6 +318,7 @@ class Session:
         """A new connection: fresh per-connection state, then every topic subscribed."""
         self._bridge.connection_made(time.time_ns())
         self.books.reset()
+        self._outbox.clear()  # frames queued for the previous connection are void
         try:
             if self._topics:
                 await self._send(connection, self._bridge.subscribe(list(self._topics.values())))
