@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bridges.cryptocompare.adapter import CryptoCompareBridge  # noqa: E402
-from gateway.bridge import BridgeSettings, Signal  # noqa: E402
-from gateway.events import Event  # noqa: E402
-from gateway.publish.resp import StreamEncoder  # noqa: E402
+from bridges.cryptocompare.adapter import CryptoCompareBridge
+from gateway.bridge import BridgeSettings, Signal
+from gateway.events import Event
+from gateway.publish.resp import StreamEncoder
 
 FRAMES = 300_000
 TEMPLATE = (
