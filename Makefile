@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?=
 
-.PHONY: run test lint proto clean
+.PHONY: run test lint proto clean bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "feedgate needs Python 3.11 or newer")'
@@ -33,6 +33,11 @@ lint: $(VENV)/.dev-installed
 
 test: lint tests/node/node_modules/.package-lock.json
 	$(BIN)/pytest
+
+# Benchmarks (bench/README.md): feedgate vs the Valkey ceiling and cryptofeed, latency,
+# decode micro-benchmarks. `make bench BENCH_ARGS=--quick` checks the harness in ~30 s.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Regenerate the protobuf modules in proto/ from the .proto sources (committed;
 # tests/test_proto.py fails when they are stale).
