@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -48,6 +46,7 @@ from bridges.binance.sim_rest import RestApi, WeightLimiter
 from bridges.binance.sim_server import SimConfig, StreamServer, now_us
 from bridges.binance.sim_session import WsConnection
 from bridges.binance.sim_streams import CATALOGUE, parse_stream, stream_name
+from bridges.simcli import run_until_stopped
 
 __all__ = [
     "BinanceSimulator",
@@ -309,32 +308,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     )
 
 
-async def serve_forever(config: SimConfig) -> None:
-    """Start, print one ``... listening on URL`` line to stdout, run until cancelled."""
-    sim = BinanceSimulator(config)
-    await sim.start()
-    try:
-        print(f"binance simulator listening on {sim.url}", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
-
-
-async def _serve_until_signal(config: SimConfig) -> None:
-    """serve_forever, stopped cleanly by SIGTERM as well as by Ctrl-C (SIGINT)."""
-    task = asyncio.current_task()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await serve_forever(config)
-
-
 def run(config: SimConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; the entry point of ``feedgate sim binance``."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
+    return run_until_stopped(lambda: BinanceSimulator(config), "binance")
 
 
 def demo(rate: float) -> BinanceSimulator:

@@ -68,7 +68,6 @@ import contextlib
 import json
 import logging
 import random
-import signal
 import sys
 import time
 from collections import deque
@@ -90,6 +89,7 @@ from bridges.coinbase.sim_market import (
     go_time,
     rfc3339_nanos,
 )
+from bridges.simcli import run_until_stopped
 
 __all__ = [
     "AUTH_FAILURE",
@@ -655,32 +655,9 @@ def _rfc3339_now() -> str:
 # -- command line --------------------------------------------------------------------------
 
 
-async def _serve_forever(config: SimConfig) -> None:
-    """Start, print one ``... listening on URL`` line to stdout, run until cancelled."""
-    sim = CoinbaseSimulator(config)
-    await sim.start()
-    try:
-        print(f"coinbase simulator listening on {sim.url}", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
-
-
-async def _serve_until_signal(config: SimConfig) -> None:
-    """_serve_forever, stopped cleanly by SIGTERM as well as by Ctrl-C (SIGINT)."""
-    task = asyncio.current_task()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await _serve_forever(config)
-
-
 def run(config: SimConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; the entry point of ``feedgate sim coinbase``."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
+    return run_until_stopped(lambda: CoinbaseSimulator(config), "coinbase")
 
 
 def demo(rate: float) -> CoinbaseSimulator:

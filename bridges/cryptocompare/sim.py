@@ -41,7 +41,6 @@ import contextlib
 import json
 import logging
 import random
-import signal
 import sys
 import time
 import zlib
@@ -65,6 +64,7 @@ from bridges.cryptocompare.sim_market import (
     dumps,
     parse_subscription,
 )
+from bridges.simcli import run_until_stopped
 
 __all__ = [
     "CryptoCompareSimulator",
@@ -72,7 +72,6 @@ __all__ = [
     "add_arguments",
     "config_from_args",
     "main",
-    "serve_forever",
 ]
 
 log = logging.getLogger(__name__)
@@ -560,48 +559,18 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     )
 
 
-async def serve_forever(config: SimConfig) -> None:
-    """Start, print one ``... listening on URL`` line to stdout, run until cancelled."""
-    sim = CryptoCompareSimulator(config)
-    await sim.start()
-    try:
-        print(f"cryptocompare simulator listening on {sim.url}", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bridges.cryptocompare.sim",
         description="CryptoCompare streamer v2 simulator",
     )
     add_arguments(parser)
-    config = config_from_args(parser.parse_args(argv))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
-
-
-async def _serve_until_signal(config: SimConfig) -> None:
-    """serve_forever, stopped cleanly by SIGTERM as well as by Ctrl-C (SIGINT)."""
-    task = asyncio.current_task()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await serve_forever(config)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run(config_from_args(parser.parse_args(argv)))
 
 
 def run(config: SimConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; the entry point of ``feedgate sim cryptocompare``."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
+    return run_until_stopped(lambda: CryptoCompareSimulator(config), "cryptocompare")
 
 
 def demo(rate: float) -> CryptoCompareSimulator:
@@ -611,3 +580,7 @@ def demo(rate: float) -> CryptoCompareSimulator:
     market messages per second over the active subscriptions.
     """
     return CryptoCompareSimulator(SimConfig(require_key=False, rate=rate))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,7 +63,6 @@ import binascii
 import contextlib
 import logging
 import random
-import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -90,6 +89,7 @@ from bridges.cryptowatch.sim_session import (
     make_token,
     requested,
 )
+from bridges.simcli import run_until_stopped
 from proto.cryptowatch import client_pb2, stream_pb2
 
 __all__ = [
@@ -602,23 +602,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     )
 
 
-async def _serve_until_signal(config: SimConfig) -> None:
-    """Start, print the one ``listening`` line, serve until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-            loop.add_signal_handler(signum, stop.set)
-    async with CryptowatchSimulator(config) as sim:
-        print(f"cryptowatch simulator listening on {sim.url}", flush=True)
-        await stop.wait()
-
-
 def run(config: SimConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; the entry point of ``feedgate sim cryptowatch``."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
+    return run_until_stopped(lambda: CryptowatchSimulator(config), "cryptowatch")
 
 
 def demo(rate: float) -> CryptowatchSimulator:

@@ -52,7 +52,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -68,6 +67,7 @@ from websockets.http11 import Request, Response
 from bridges.kraken.sim_market import BookStep, Frame, PairMarket, SyntheticMarket, dumps
 from bridges.kraken.sim_requests import Subscription
 from bridges.kraken.sim_session import Session
+from bridges.simcli import run_until_stopped
 
 __all__ = [
     "KrakenSimulator",
@@ -472,23 +472,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     )
 
 
-async def _serve_until_signal(config: SimConfig) -> None:
-    """Start, print the one ``listening`` line, serve until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-            loop.add_signal_handler(signum, stop.set)
-    async with KrakenSimulator(config) as sim:
-        print(f"kraken simulator listening on {sim.url}", flush=True)
-        await stop.wait()
-
-
 def run(config: SimConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; the entry point of ``feedgate sim kraken``."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config))
-    return 0
+    return run_until_stopped(lambda: KrakenSimulator(config), "kraken")
 
 
 def demo(rate: float) -> KrakenSimulator:
