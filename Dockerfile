@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY bridges ./bridges
+COPY proto ./proto
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 feedgate
 COPY docker/feedgate.toml /etc/feedgate/feedgate.toml

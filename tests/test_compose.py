@@ -47,8 +47,10 @@ def test_feedgate_service_wiring() -> None:
 def test_dockerfile_matches_the_project() -> None:
     """The image copies what exists, runs feedgate with the bundled config, and checks health."""
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for source in re.findall(r"^COPY (\S+)", dockerfile, re.M):
+    copied = re.findall(r"^COPY (\S+)", dockerfile, re.M)
+    for source in copied:
         assert (ROOT / source).exists(), source
+    assert {"gateway", "bridges", "proto", "pyproject.toml"} <= set(copied)  # every package
     assert 'CMD ["feedgate", "run", "--config", "/etc/feedgate/feedgate.toml"]' in dockerfile
     assert 'CMD ["feedgate", "health", "--config", "/etc/feedgate/feedgate.toml"]' in dockerfile
     config = load_config(ROOT / "docker" / "feedgate.toml", {"REDIS_URL": "redis://redis:6379/0"})
