@@ -108,12 +108,7 @@ class StreamEncoder:
         for event in events:
             encoder = flat.get(type(event))
             if encoder is None:
-                if not isinstance(event, Latest):
-                    raise TypeError(f"cannot publish {type(event).__name__}")
-                if latest is None:
-                    latest = {}
-                latest.pop(event.topic, None)
-                latest[event.topic] = event
+                latest = _keep_latest(latest, event)
                 continue
             prefix = topics.get(event.topic)
             if prefix is None:
@@ -126,15 +121,7 @@ class StreamEncoder:
         text = "".join(out)
         if not text.isascii():
             return None
-        payload = text.encode()
-        if latest is None:
-            return payload, None
-        keys = [e.topic for e in events if not isinstance(e, Latest)]
-        sets = []
-        for key, item in latest.items():
-            sets.append(command("SET", key, item.render()))
-            keys.append(key)
-        return payload + b"".join(sets), keys
+        return _with_sets(text.encode(), events, latest)
 
     def _encode_generic(self, events: Sequence[Event]) -> tuple[bytes, list[str] | None]:
         """Field by field: handles any text and the protobuf encoding."""
@@ -145,12 +132,7 @@ class StreamEncoder:
         for event in events:
             layout = layouts.get(type(event))
             if layout is None:
-                if not isinstance(event, Latest):
-                    raise TypeError(f"cannot publish {type(event).__name__}")
-                if latest is None:
-                    latest = {}
-                latest.pop(event.topic, None)
-                latest[event.topic] = event
+                latest = _keep_latest(latest, event)
                 continue
             known = self._topics.get(event.topic)
             prefix, use_pb = known if known is not None else self._topic(event)
@@ -177,10 +159,29 @@ class StreamEncoder:
             append(b"*%d\r\n" % (len(fields) + 7))  # 6 command words, kind pair, field pairs
             append(prefix)
             append(b"".join(fields))
-        if latest is None:
-            return b"".join(out), None
-        keys = [e.topic for e in events if not isinstance(e, Latest)]
-        for key, item in latest.items():
-            append(command("SET", key, item.render()))
-            keys.append(key)
-        return b"".join(out), keys
+        return _with_sets(b"".join(out), events, latest)
+
+
+def _keep_latest(latest: dict[str, Latest] | None, event: Event) -> dict[str, Latest]:
+    """Remember the newest ``Latest`` per key (only it is rendered and written)."""
+    if not isinstance(event, Latest):
+        raise TypeError(f"cannot publish {type(event).__name__}")
+    if latest is None:
+        latest = {}
+    latest.pop(event.topic, None)
+    latest[event.topic] = event
+    return latest
+
+
+def _with_sets(
+    payload: bytes, events: Sequence[Event], latest: dict[str, Latest] | None
+) -> tuple[bytes, list[str] | None]:
+    """The XADDs, then one SET per latest key; the key of every command when there are SETs."""
+    if latest is None:
+        return payload, None
+    keys = [e.topic for e in events if not isinstance(e, Latest)]
+    sets = []
+    for key, item in latest.items():
+        sets.append(command("SET", key, item.render()))
+        keys.append(key)
+    return payload + b"".join(sets), keys
