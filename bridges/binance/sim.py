@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from types import TracebackType
 
 from websockets.asyncio.server import Server, serve
 
@@ -117,24 +116,6 @@ class BinanceSimulator(StreamServer):
             server.close()
             await server.wait_closed()
         self._notify()
-
-    async def __aenter__(self) -> BinanceSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
 
     @property
     def url(self) -> str:

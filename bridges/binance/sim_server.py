@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -44,6 +44,7 @@ from bridges.binance.sim_session import (
     wrap,
 )
 from bridges.binance.sim_streams import Payload, Stream, dumps, scale_times
+from bridges.simbase import SimulatorBase
 
 log = logging.getLogger("bridges.binance.sim")
 
@@ -90,7 +91,7 @@ def now_us() -> int:
     return time.time_ns() // 1_000
 
 
-class StreamServer:
+class StreamServer(SimulatorBase):
     """Open connections, their requests and limits, REST replies and frame delivery."""
 
     def __init__(self, config: SimConfig, rest: RestApi) -> None:
@@ -119,21 +120,13 @@ class StreamServer:
     def open_connections(self) -> int:
         return len(self._conns)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true; re-checked on every simulator state change."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            name = getattr(predicate, "__qualname__", repr(predicate))
-            raise TimeoutError(
-                f"wait_until({name}) still false after {timeout}s: "
-                f"open_connections={self.open_connections()}, "
-                f"active_streams={sorted(self.active_streams())}, "
-                f"received={len(self.received)}, rest_requests={len(self.rest_requests)}, "
-                f"connect_count={self.connect_count}"
-            ) from None
+    def _state_summary(self) -> str:
+        return (
+            f"open_connections={self.open_connections()}, "
+            f"active_streams={sorted(self.active_streams())}, "
+            f"received={len(self.received)}, rest_requests={len(self.rest_requests)}, "
+            f"connect_count={self.connect_count}"
+        )
 
     # -- scripting -----------------------------------------------------------------------
 
@@ -179,10 +172,6 @@ class StreamServer:
         self._silent = silent
 
     # -- internals -----------------------------------------------------------------------
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)

@@ -75,7 +75,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -89,6 +88,7 @@ from bridges.coinbase.sim_market import (
     go_time,
     rfc3339_nanos,
 )
+from bridges.simbase import SimulatorBase
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -145,7 +145,7 @@ class _Conn:
     subscribed: bool = False  # has held a subscription (the subscribe deadline is met)
 
 
-class CoinbaseSimulator:
+class CoinbaseSimulator(SimulatorBase):
     """A Coinbase Advanced Trade market-data server for tests, benchmarks and demos."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
@@ -211,24 +211,6 @@ class CoinbaseSimulator:
             await server.wait_closed()
         self._notify()
 
-    async def __aenter__(self) -> CoinbaseSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
     @property
     def url(self) -> str:
         return f"ws://{self.config.host}:{self.port}"
@@ -248,20 +230,12 @@ class CoinbaseSimulator:
         """The simulator's current book: (bids best first, offers best first)."""
         return self._market.product(product_id).book()
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true; re-checked on every simulator state change."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            name = getattr(predicate, "__qualname__", repr(predicate))
-            raise TimeoutError(
-                f"wait_until({name}) still false after {timeout}s: "
-                f"open_connections={self.open_connections()}, "
-                f"active_subscriptions={sorted(self.active_subscriptions())}, "
-                f"received={len(self.received)}, connect_count={self.connect_count}"
-            ) from None
+    def _state_summary(self) -> str:
+        return (
+            f"open_connections={self.open_connections()}, "
+            f"active_subscriptions={sorted(self.active_subscriptions())}, "
+            f"received={len(self.received)}, connect_count={self.connect_count}"
+        )
 
     # -- scripting -----------------------------------------------------------------------
 
@@ -354,10 +328,6 @@ class CoinbaseSimulator:
         return await self._deliver("ticker_batch", {product_id: _dumps(event)})
 
     # -- sending internals ----------------------------------------------------------------
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     def _forget(self, conn: _Conn) -> None:
         conn.closed = True

@@ -45,10 +45,9 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -64,6 +63,7 @@ from bridges.cryptocompare.sim_market import (
     dumps,
     parse_subscription,
 )
+from bridges.simbase import SimulatorBase
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -135,7 +135,7 @@ def _extract_key(request: Request) -> str | None:
     return None
 
 
-class CryptoCompareSimulator:
+class CryptoCompareSimulator(SimulatorBase):
     """A CryptoCompare streamer v2 server for tests, benchmarks and demos."""
 
     def __init__(self, config: SimConfig = SimConfig()) -> None:
@@ -189,24 +189,6 @@ class CryptoCompareSimulator:
             await server.wait_closed()
         self._notify()
 
-    async def __aenter__(self) -> CryptoCompareSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
     @property
     def url(self) -> str:
         return f"ws://{self.config.host}:{self.port}/v2"
@@ -219,20 +201,12 @@ class CryptoCompareSimulator:
     def open_connections(self) -> int:
         return len(self._conns)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true; re-checked on every simulator state change."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            name = getattr(predicate, "__qualname__", repr(predicate))
-            raise TimeoutError(
-                f"wait_until({name}) still false after {timeout}s: "
-                f"open_connections={self.open_connections()}, "
-                f"active_subs={sorted(self.active_subs())}, received={len(self.received)}, "
-                f"connect_count={self.connect_count}"
-            ) from None
+    def _state_summary(self) -> str:
+        return (
+            f"open_connections={self.open_connections()}, "
+            f"active_subs={sorted(self.active_subs())}, received={len(self.received)}, "
+            f"connect_count={self.connect_count}"
+        )
 
     async def send(self, sub: str, frame: str) -> int:
         """Send raw text to every connection on which ``sub`` is active; return how many."""
@@ -284,10 +258,6 @@ class CryptoCompareSimulator:
         return parsed
 
     # -- internals -----------------------------------------------------------------------
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     def _forget(self, conn: _Conn) -> None:
         conn.closed = True

@@ -68,7 +68,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import TypeAlias
 from urllib.parse import parse_qs, urlsplit
 
@@ -89,6 +88,7 @@ from bridges.cryptowatch.sim_session import (
     make_token,
     requested,
 )
+from bridges.simbase import SimulatorBase
 from bridges.simcli import run_until_stopped
 from proto.cryptowatch import client_pb2, stream_pb2
 
@@ -159,7 +159,7 @@ def _frame(message: stream_pb2.StreamMessage) -> bytes:
     return message.SerializeToString()
 
 
-class CryptowatchSimulator:
+class CryptowatchSimulator(SimulatorBase):
     """A Cryptowatch stream server for tests, benchmarks and demos."""
 
     def __init__(
@@ -217,24 +217,6 @@ class CryptowatchSimulator:
             await server.wait_closed()
         self._notify()
 
-    async def __aenter__(self) -> CryptowatchSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
     @property
     def url(self) -> str:
         """The Gen-1 endpoint; Gen 2 is :meth:`gen2_url`."""
@@ -252,20 +234,12 @@ class CryptowatchSimulator:
         """Open connections that passed authentication."""
         return len(self._authed())
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true; re-checked on every simulator state change."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            name = getattr(predicate, "__qualname__", repr(predicate))
-            raise TimeoutError(
-                f"wait_until({name}) still false after {timeout}s: "
-                f"open_connections={self.open_connections()}, "
-                f"active_resources={sorted(self.active_resources())}, "
-                f"received={len(self.received)}, connect_count={self.connect_count}"
-            ) from None
+    def _state_summary(self) -> str:
+        return (
+            f"open_connections={self.open_connections()}, "
+            f"active_resources={sorted(self.active_resources())}, "
+            f"received={len(self.received)}, connect_count={self.connect_count}"
+        )
 
     async def send(self, resource: str, message: stream_pb2.StreamMessage | bytes) -> int:
         """Send to every connection subscribed to exactly ``resource``; return how many."""
@@ -309,10 +283,6 @@ class CryptowatchSimulator:
 
     def _authed(self) -> list[_Conn]:
         return [conn for conn in self._conns if conn.authenticated and not conn.closing]
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     def _forget(self, conn: _Conn) -> None:
         conn.closing = True

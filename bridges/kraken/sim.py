@@ -57,7 +57,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -67,6 +66,7 @@ from websockets.http11 import Request, Response
 from bridges.kraken.sim_market import BookStep, Frame, PairMarket, SyntheticMarket, dumps
 from bridges.kraken.sim_requests import Subscription
 from bridges.kraken.sim_session import Session
+from bridges.simbase import SimulatorBase
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -119,7 +119,7 @@ class _Conn:
     closing: bool = False
 
 
-class KrakenSimulator:
+class KrakenSimulator(SimulatorBase):
     """A Kraken Spot WebSocket v2 public server for tests, benchmarks and demos."""
 
     def __init__(
@@ -173,24 +173,6 @@ class KrakenSimulator:
             await server.wait_closed()
         self._notify()
 
-    async def __aenter__(self) -> KrakenSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
     @property
     def url(self) -> str:
         return f"ws://{self.config.host}:{self.port}/v2"
@@ -204,20 +186,12 @@ class KrakenSimulator:
     def open_connections(self) -> int:
         return len(self._open())
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true; re-checked on every simulator state change."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            name = getattr(predicate, "__qualname__", repr(predicate))
-            raise TimeoutError(
-                f"wait_until({name}) still false after {timeout}s: "
-                f"open_connections={self.open_connections()}, "
-                f"active_subscriptions={sorted(self.active_subscriptions())}, "
-                f"received={len(self.received)}, connect_count={self.connect_count}"
-            ) from None
+    def _state_summary(self) -> str:
+        return (
+            f"open_connections={self.open_connections()}, "
+            f"active_subscriptions={sorted(self.active_subscriptions())}, "
+            f"received={len(self.received)}, connect_count={self.connect_count}"
+        )
 
     async def send(self, channel: str, symbol: str, frame: str) -> int:
         """Send raw text to every connection subscribed to (channel, symbol); return how many."""
@@ -267,10 +241,6 @@ class KrakenSimulator:
     def _subs(self, channel: str, symbol: str) -> list[Subscription]:
         found = (conn.session.subs.get((channel, symbol)) for conn in self._open())
         return [sub for sub in found if sub is not None]
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     def _forget(self, conn: _Conn) -> None:
         conn.closing = True
