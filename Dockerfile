@@ -2,11 +2,11 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY gateway ./gateway
 COPY bridges ./bridges
 COPY proto ./proto
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --system --uid 10001 feedgate
 COPY docker/feedgate.toml /etc/feedgate/feedgate.toml
 

@@ -38,6 +38,26 @@ def plain_text(text: str) -> str:
         raise ValueError(f"not a decimal: {text[:40]!r}") from None
 
 
+def syntax_kind(frame: str | bytes) -> str:
+    """``invalid_utf8`` or ``invalid_json``: the DecodeError kind of an unparsable frame.
+
+    Decided from the frame itself, not from the decoder's exception: msgspec reports a
+    bad byte inside a string as UnicodeDecodeError in some releases and as DecodeError
+    in others, and skips unknown fields without checking their bytes at all.
+    """
+    if isinstance(frame, bytes):
+        try:
+            frame.decode()
+        except UnicodeDecodeError:
+            return "invalid_utf8"
+    return "invalid_json"
+
+
+def is_utf8(frame: str | bytes) -> bool:
+    """False for a bytes frame that is not valid UTF-8."""
+    return syntax_kind(frame) != "invalid_utf8"
+
+
 def nanoseconds(seconds: int, nanos: int = 0) -> int:
     """``seconds`` plus ``nanos`` as integer ns; ValueError outside the int64 range."""
     value = seconds * 1_000_000_000 + nanos

@@ -51,7 +51,7 @@ from bridges.binance.wire import (
     Envelope,
     Request,
 )
-from bridges.common import RecentIds
+from bridges.common import RecentIds, is_utf8, syntax_kind
 from bridges.symbols import to_binance
 from gateway.bridge import (
     BookDelta,
@@ -321,10 +321,11 @@ class BinanceBridge:
         try:
             envelope = ENVELOPE.decode(frame)
         except msgspec.ValidationError as exc:
-            signals.append(DecodeError("invalid_message", str(exc)))
+            kind = "invalid_message" if is_utf8(frame) else "invalid_utf8"
+            signals.append(DecodeError(kind, str(exc)))
             return
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            signals.append(DecodeError(_json_kind(frame), str(exc)))
+            signals.append(DecodeError(syntax_kind(frame), str(exc)))
             return
         stream = envelope.stream
         if stream is not None:
@@ -457,12 +458,3 @@ class BinanceBridge:
         if not isinstance(request_id, int):
             return None
         return self._pending.pop(request_id, None)
-
-
-def _json_kind(frame: str | bytes) -> str:
-    if isinstance(frame, bytes):
-        try:
-            frame.decode()
-        except UnicodeDecodeError:
-            return "invalid_utf8"
-    return "invalid_json"

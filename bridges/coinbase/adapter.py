@@ -43,9 +43,8 @@ from bridges.coinbase.wire import (
     decimal_text,
     rfc3339_ns,
     split_levels,
-    syntax_kind,
 )
-from bridges.common import RecentIds
+from bridges.common import RecentIds, is_utf8, syntax_kind
 from bridges.symbols import to_coinbase
 from gateway.bridge import (
     BookDelta,
@@ -253,7 +252,7 @@ class CoinbaseBridge:
         except msgspec.ValidationError as exc:
             self._on_undecoded(frame, exc, recv_ts, events, signals)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            signals.append(DecodeError(syntax_kind(frame, exc), str(exc)))
+            signals.append(DecodeError(syntax_kind(frame), str(exc)))
         else:
             if message.sequence_num is not None:
                 self._check_sequence(message.sequence_num, recv_ts, events, signals)
@@ -272,7 +271,8 @@ class CoinbaseBridge:
         try:
             envelope = ENVELOPE_DECODER.decode(frame)
         except (msgspec.MsgspecError, UnicodeDecodeError):
-            signals.append(DecodeError("invalid_message", str(exc)))
+            kind = "invalid_message" if is_utf8(frame) else "invalid_utf8"
+            signals.append(DecodeError(kind, str(exc)))
             return
         if envelope.type == "error":
             self._on_error(envelope.message or envelope.reason or "error", signals)

@@ -270,15 +270,3 @@ def split_levels(updates: Sequence[L2Level]) -> tuple[tuple[Level, ...], tuple[L
         else:
             raise ValueError(f"unknown side {update.side[:20]!r}")
     return tuple(bids), tuple(asks)
-
-
-def syntax_kind(frame: str | bytes, exc: Exception) -> str:
-    """``invalid_utf8`` or ``invalid_json``: the DecodeError kind of an unparsable frame."""
-    if isinstance(exc, UnicodeDecodeError):
-        return "invalid_utf8"
-    if isinstance(frame, bytes):
-        try:
-            frame.decode()
-        except UnicodeDecodeError:
-            return "invalid_utf8"
-    return "invalid_json"

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from bridges.common import RecentIds, nanoseconds, plain
+from bridges.common import RecentIds, is_utf8, nanoseconds, plain, syntax_kind
 from bridges.cryptocompare import subs
 from bridges.cryptocompare.wire import (
     ENVELOPE_DECODER,
@@ -189,13 +189,7 @@ class CryptoCompareBridge:
             signals.append(self._classify(frame, exc))
             return
         except msgspec.DecodeError as exc:
-            kind = "invalid_json"
-            if isinstance(frame, bytes):
-                try:
-                    frame.decode()
-                except UnicodeDecodeError:
-                    kind = "invalid_utf8"
-            signals.append(DecodeError(kind, str(exc)))
+            signals.append(DecodeError(syntax_kind(frame), str(exc)))
             return
         handler = self._handlers.get(type(message))
         if handler is not None:
@@ -206,6 +200,8 @@ class CryptoCompareBridge:
 
     def _classify(self, frame: str | bytes, exc: msgspec.ValidationError) -> DecodeError:
         """Tell an unknown TYPE (ignored by the note's rule) from a malformed known one."""
+        if not is_utf8(frame):  # a bad byte in a field the envelope decoder skips
+            return DecodeError("invalid_utf8", str(exc)[:200])
         try:
             kind = ENVELOPE_DECODER.decode(frame).TYPE
         except msgspec.MsgspecError:

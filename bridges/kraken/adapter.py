@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from bridges.common import RecentIds
+from bridges.common import RecentIds, is_utf8, syntax_kind
 from bridges.kraken.checksum import Changes, CheckedBook
 from bridges.kraken.wire import (
     CHANNEL_DECODER,
@@ -343,17 +343,8 @@ class KrakenBridge:
         except msgspec.ValidationError as exc:
             self._not_a_channel(frame, exc, signals)
             return
-        except UnicodeDecodeError as exc:  # msgspec raises it for a bad byte inside a string
-            signals.append(DecodeError("invalid_utf8", str(exc)))
-            return
-        except msgspec.DecodeError as exc:
-            kind = "invalid_json"
-            if isinstance(frame, bytes):
-                try:
-                    frame.decode()
-                except UnicodeDecodeError:
-                    kind = "invalid_utf8"
-            signals.append(DecodeError(kind, str(exc)))
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            signals.append(DecodeError(syntax_kind(frame), str(exc)))
             return
         try:
             self._handlers[type(message)](message, recv_ts, events, signals)
@@ -364,6 +355,9 @@ class KrakenBridge:
         self, frame: str | bytes, exc: msgspec.ValidationError, signals: list[Signal]
     ) -> None:
         """A reply to a request, an unknown channel, or a malformed known one."""
+        if not is_utf8(frame):  # a bad byte in a field the decoders below skip
+            signals.append(DecodeError("invalid_utf8", str(exc)))
+            return
         try:
             envelope = ENVELOPE_DECODER.decode(frame)
         except UnicodeDecodeError as error:
