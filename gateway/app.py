@@ -74,6 +74,10 @@ def make_transport(name: str) -> Transport:
     return PicowsTransport()
 
 
+#: The ``source`` of every entry a built-in simulator's data became.
+SIMULATED_SOURCE = "sim"
+
+
 def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
     """Whether this upstream is served by the built-in simulator instead of its URL."""
     return upstream.simulator == "always" or (upstream.simulator == "auto" and key is None)
@@ -214,7 +218,9 @@ class Gateway:
         """The upstream's connections, with its config topics placed (pinned)."""
         key = api_key(upstream, self._environ)
         url, rest_url = upstream.url, upstream.rest_url
+        source: str | None = None  # the upstream's name
         if uses_simulator(upstream, key):
+            source = SIMULATED_SOURCE  # simulated data is never mistaken for market data
             simulator = simulator_module(upstream.protocol).demo(upstream.simulator_rate)
             await simulator.start()
             self._simulators.append(simulator)
@@ -225,13 +231,18 @@ class Gateway:
                      upstream.protocol, url)  # fmt: skip
         settings = BridgeSettings(
             upstream=name,
+            source=source,
             api_key=key,
             secret=None if key is None else api_secret(upstream, self._environ),
             generation=upstream.generation,
             markets_file=upstream.markets_file,
             rest_url=rest_url,
+            subscription_depth=upstream.subscription_depth,
         )
-        probe = make_bridge(upstream.protocol, settings)
+        try:
+            probe = make_bridge(upstream.protocol, settings)
+        except ValueError as exc:  # an option the bridge refuses (e.g. a Kraken book depth)
+            raise ConfigError(f"upstreams.{name}: {exc}") from None
         pool = UpstreamPool(
             name,
             lambda: make_bridge(upstream.protocol, settings),
@@ -240,6 +251,7 @@ class Gateway:
             transport=make_transport(upstream.transport),
             policy=policy_of(upstream),
             quotas=quotas_of(upstream, probe.default_quotas),
+            source=source,
         )
         for topic in upstream.topics:
             refused = await pool.add(parse_topic(topic), required=True)

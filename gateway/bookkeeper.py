@@ -33,9 +33,16 @@ class BookKeeper:
     """Keeps the books of one upstream's markets in sequence."""
 
     def __init__(
-        self, source: str, modulus: int | None, depth: int = 50, derive_spread: bool = False
+        self,
+        source: str,
+        modulus: int | None,
+        depth: int = 50,
+        derive_spread: bool = False,
+        *,
+        upstream: str | None = None,
     ) -> None:
         self._source = source
+        self._status_topic = f"status.{upstream or source}"
         self._modulus = modulus
         self._depth = depth
         self._derive_spread = derive_spread
@@ -182,7 +189,7 @@ class BookKeeper:
                 message = f"best bid {bid[0] if bid else '-'} >= best ask {ask[0] if ask else '-'}"
                 log.warning("%s: crossed book: %s", topic, message)
                 events.append(
-                    Status(topic=f"status.{self._source}", source=self._source, ts=ts,
+                    Status(topic=self._status_topic, source=self._source, ts=ts,
                            state="crossed_book", message=message, subject=topic)
                 )  # fmt: skip
         else:

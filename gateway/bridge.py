@@ -53,11 +53,13 @@ class BridgeSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What a bridge is built from: its name, credentials and protocol options."""
 
     upstream: str
+    source: str | None = None  # events' ``source``; None: the upstream's name ("sim" in demos)
     api_key: Secret | None = None
     secret: Secret | None = None
     generation: int = 1  # Cryptowatch: 1 = HMAC auth message, 2 = key in the URL
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
     rest_url: str | None = None  # Binance: the REST base for depth snapshots
+    subscription_depth: int | None = None  # Kraken: the book channel's depth; None: default
 
 
 # --- control signals: what a frame tells the session runner -------------------

@@ -125,6 +125,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     markets_file: str | None = None  # Cryptowatch: a refreshed markets table (CSV)
     rest_url: str | None = None  # Binance: REST base for depth snapshots
     book_depth: int = 50  # levels per side kept in the book:<exchange>.<pair> key
+    subscription_depth: int | None = None  # Kraken: book levels subscribed (10/25/100/500/1000)
     spread_from_book: bool = False  # publish spread.* from the book's top on each change
     encoding: Literal["flat", "protobuf"] = "flat"  # stream entries of this upstream's topics
     quotas: QuotaConfig = msgspec.field(default_factory=QuotaConfig)

@@ -123,9 +123,11 @@ class Session:
         rest: TokenBucket | None = None,
         required: Sequence[str] | None = None,
         upstream: str | None = None,
+        source: str | None = None,
     ) -> None:
         self.name = name
         self.upstream = upstream or name
+        self.source = source or self.upstream  # "sim" when a built-in simulator serves it
         self._bridge = bridge
         self._url = url
         self._topics = {t.name: t for t in topics}
@@ -149,7 +151,11 @@ class Session:
         self._at_least = 0.0
         self._decode_logged: dict[str, float] = {}
         self.books = BookKeeper(
-            name, bridge.book_seq_modulus, policy.book_depth, policy.spread_from_book
+            self.source,
+            bridge.book_seq_modulus,
+            policy.book_depth,
+            policy.spread_from_book,
+            upstream=self.upstream,
         )
         self.watchdog = policy.watchdog
         self.state = SessionState(list(self._topics), required)
@@ -526,7 +532,7 @@ class Session:
             [
                 Status(
                     topic=f"status.{self.upstream}",
-                    source=self.upstream,
+                    source=self.source,
                     ts=now,
                     state=state,
                     code=code,
@@ -543,7 +549,7 @@ class Session:
             [
                 Gap(
                     topic=topic.name,
-                    source=self.upstream,
+                    source=self.source,
                     exchange=topic.exchange,
                     base=topic.base,
                     quote=topic.quote,

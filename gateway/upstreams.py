@@ -46,8 +46,10 @@ class UpstreamPool:
         transport: Transport,
         policy: SessionPolicy,
         quotas: Quotas,
+        source: str | None = None,
     ) -> None:
         self.name = name
+        self.source = source
         self._make_bridge = make_bridge
         self._url = url
         self._sink = sink
@@ -142,6 +144,7 @@ class UpstreamPool:
             on_quota=self.tighten,
             required=[topic.name] if required else [],
             upstream=self.name,
+            source=self.source,
         )
         self.shards[shard_id] = session
         log.info("%s: connection %d opened for %s", self.name, shard_id, topic.name)

@@ -699,7 +699,7 @@ def test_bridge_attributes() -> None:
 
     assert KrakenBridge.book_seq_modulus is None
     assert set(KrakenBridge.default_quotas) <= set(Quotas.__struct_fields__)
-    with pytest.raises(ValueError, match="book_depth"):
+    with pytest.raises(ValueError, match="subscription_depth"):
         KrakenBridge(BridgeSettings(upstream="kraken"), book_depth=27)
 
 

@@ -169,6 +169,7 @@ class BinanceBridge:
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream
+        self.source = settings.source or settings.upstream
         rest = settings.rest_url or "https://data-api.binance.vision"  # §1, §5: no key
         self._rest_url = rest.rstrip("/")
         self._routes: dict[str, Route] = {}  # stream name → route, for every wanted topic
@@ -374,7 +375,7 @@ class BinanceBridge:
             return  # seen on the other connection of a planned reconnect
         events.append(
             Trade(
-                topic=route.topic, source=self.upstream, exchange=EXCHANGE, base=route.base,
+                topic=route.topic, source=self.source, exchange=EXCHANGE, base=route.base,
                 quote=route.quote, ts=m.T * MS, recv_ts=recv_ts, price=m.p, amount=m.q,
                 side="sell" if m.m else "buy",  # §8: m = buyer is maker → the taker sold
                 id=trade_id,
@@ -387,7 +388,7 @@ class BinanceBridge:
         m = BOOK_TICKER.decode(data)
         events.append(
             Spread(
-                topic=route.topic, source=self.upstream, exchange=EXCHANGE, base=route.base,
+                topic=route.topic, source=self.source, exchange=EXCHANGE, base=route.base,
                 quote=route.quote, ts=recv_ts, recv_ts=recv_ts, bid=m.b, bid_size=m.B,
                 ask=m.a, ask_size=m.A, seq=m.u,
             )
@@ -397,7 +398,7 @@ class BinanceBridge:
         k = KLINE.decode(data).k
         events.append(
             Candle(
-                topic=route.topic, source=self.upstream, exchange=EXCHANGE, base=route.base,
+                topic=route.topic, source=self.source, exchange=EXCHANGE, base=route.base,
                 quote=route.quote, ts=k.t * MS, recv_ts=recv_ts, interval=route.interval,
                 open=k.o, high=k.h, low=k.l, close=k.c, volume=k.v, volume_quote=k.q,
                 trades=k.n,

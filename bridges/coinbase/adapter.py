@@ -115,6 +115,7 @@ class CoinbaseBridge:
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream
+        self.source = settings.source or settings.upstream
         self._routes: dict[tuple[str, str], Route] = {}  # (wire channel, product) → route
         self._recent_trades = RecentIds(RECENT_TRADES)
         self._book_seqs: dict[str, int] = {}  # product → last seq given; kept across connections
@@ -309,7 +310,7 @@ class CoinbaseBridge:
             if channel == "market_trades":  # lost trades never come back
                 _, base, quote = self._routes[("market_trades", product)]
                 events.append(
-                    Gap(topic=topic, source=self.upstream, exchange=EXCHANGE, base=base,
+                    Gap(topic=topic, source=self.source, exchange=EXCHANGE, base=base,
                         quote=quote, ts=recv_ts, recv_ts=recv_ts, reason=reason,
                         from_ts=self._last_recv_ts, to_ts=recv_ts)
                 )  # fmt: skip
@@ -417,7 +418,7 @@ class CoinbaseBridge:
         if not self._recent_trades.first_time(topic, t.trade_id):
             return  # replayed by the snapshot after a (re)subscribe (§6)
         events.append(
-            Trade(topic=topic, source=self.upstream, exchange=EXCHANGE, base=base, quote=quote,
+            Trade(topic=topic, source=self.source, exchange=EXCHANGE, base=base, quote=quote,
                   ts=ts, recv_ts=recv_ts, price=price, amount=amount,
                   side=_TAKER_SIDES.get(t.side.upper(), "unknown"), id=t.trade_id)
         )  # fmt: skip
@@ -441,7 +442,7 @@ class CoinbaseBridge:
                     continue
                 previous = self._tickers.get(topic)
                 state = (
-                    Ticker(topic=topic, source=self.upstream, exchange=EXCHANGE, base=base,
+                    Ticker(topic=topic, source=self.source, exchange=EXCHANGE, base=base,
                            quote=quote, ts=ts, recv_ts=recv_ts, flags=0, **changes)
                     if previous is None
                     else msgspec.structs.replace(previous, ts=ts, recv_ts=recv_ts, **changes)
@@ -469,7 +470,7 @@ class CoinbaseBridge:
                     signals.append(DecodeError("invalid_message", f"candles {topic}: {exc}"))
                     continue
                 events.append(
-                    Candle(topic=topic, source=self.upstream, exchange=EXCHANGE, base=base,
+                    Candle(topic=topic, source=self.source, exchange=EXCHANGE, base=base,
                            quote=quote, ts=int(start) * NS, recv_ts=recv_ts,
                            interval=CANDLE_INTERVAL, open=values[0], high=values[1],
                            low=values[2], close=values[3], volume=values[4],

@@ -102,6 +102,7 @@ class CryptoCompareBridge:
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream
+        self.source = settings.source or settings.upstream
         self._api_key = settings.api_key
         self._markets: dict[tuple[str, str, str, str], Market] = {}
         self._sub_topics: dict[str, str] = {}
@@ -235,7 +236,7 @@ class CryptoCompareBridge:
         events.append(
             Trade(
                 topic=topic,
-                source=self.upstream,
+                source=self.source,
                 exchange=exchange,
                 base=base,
                 quote=quote,
@@ -281,7 +282,7 @@ class CryptoCompareBridge:
         if previous is None:
             cls = Index if is_index else Ticker
             state = cls(
-                topic=topic, source=self.upstream, exchange=exchange, base=base, quote=quote,
+                topic=topic, source=self.source, exchange=exchange, base=base, quote=quote,
                 **update, **changes,
             )  # fmt: skip
         else:
@@ -299,7 +300,7 @@ class CryptoCompareBridge:
         events.append(
             Candle(
                 topic=topic,
-                source=self.upstream,
+                source=self.source,
                 exchange=exchange,
                 base=base,
                 quote=quote,
@@ -340,7 +341,7 @@ class CryptoCompareBridge:
         previous = self._spreads.get(topic)
         if previous is None:
             state = Spread(
-                topic=topic, source=self.upstream, exchange=exchange, base=base, quote=quote,
+                topic=topic, source=self.source, exchange=exchange, base=base, quote=quote,
                 **changes,
             )  # fmt: skip
         else:
@@ -397,7 +398,7 @@ class CryptoCompareBridge:
         events.append(
             Volume(
                 topic=f"{channel}.{base}",
-                source=self.upstream,
+                source=self.source,
                 exchange="",
                 base=base,
                 quote="",

@@ -87,6 +87,7 @@ class CryptowatchBridge:
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.upstream = settings.upstream
+        self.source = settings.source or settings.upstream
         self._api_key = settings.api_key
         self._secret = settings.secret
         self._generation = settings.generation
@@ -302,7 +303,7 @@ class CryptowatchBridge:
             _, exchange, pair = topic_name.split(".")[:3]
             base, quote = split_pair(pair)
             events.append(
-                Gap(topic=topic_name, source=self.upstream, exchange=exchange, base=base,
+                Gap(topic=topic_name, source=self.source, exchange=exchange, base=base,
                     quote=quote, ts=recv_ts, recv_ts=recv_ts, reason="missed_messages",
                     from_ts=from_ts, to_ts=recv_ts, dropped=missed.numMissedMessages)
             )  # fmt: skip
@@ -350,7 +351,7 @@ class CryptowatchBridge:
     ) -> None:  # fmt: skip
         exchange, pair, base, quote = market
         topic = f"trades.{exchange}.{pair}"
-        source = self.upstream
+        source = self.source
         for trade in update.trades:
             if trade.timestampNano > 0:
                 ts = nanoseconds(0, trade.timestampNano)
@@ -377,7 +378,7 @@ class CryptowatchBridge:
         exchange, pair, base, quote = market
         events.append(
             Summary(
-                topic=f"summary.{exchange}.{pair}", source=self.upstream, exchange=exchange,
+                topic=f"summary.{exchange}.{pair}", source=self.source, exchange=exchange,
                 base=base, quote=quote, ts=recv_ts, recv_ts=recv_ts,
                 last=_opt(s.lastStr, s.last), high=_opt(s.highStr, s.high),
                 low=_opt(s.lowStr, s.low),
@@ -404,7 +405,7 @@ class CryptowatchBridge:
             start = candle.opentime or (candle.closetime - candle.period)
             events.append(
                 Candle(
-                    topic=topic, source=self.upstream, exchange=exchange, base=base,
+                    topic=topic, source=self.source, exchange=exchange, base=base,
                     quote=quote, ts=nanoseconds(start), recv_ts=recv_ts, interval=interval,
                     open=_num(ohlc.openStr, ohlc.open), high=_num(ohlc.highStr, ohlc.high),
                     low=_num(ohlc.lowStr, ohlc.low), close=_num(ohlc.closeStr, ohlc.close),
@@ -421,7 +422,7 @@ class CryptowatchBridge:
         bid, ask = update.bid, update.ask
         events.append(
             Spread(
-                topic=f"spread.{exchange}.{pair}", source=self.upstream, exchange=exchange,
+                topic=f"spread.{exchange}.{pair}", source=self.source, exchange=exchange,
                 base=base, quote=quote,
                 ts=nanoseconds(0, update.timestamp * 1_000_000) if update.timestamp else recv_ts,
                 recv_ts=recv_ts,

@@ -165,10 +165,15 @@ class KrakenBridge:
         "connects_per_minute": 10, "messages_per_second": 10,
     })  # fmt: skip
 
-    def __init__(self, settings: BridgeSettings, *, book_depth: int = DEFAULT_BOOK_DEPTH) -> None:
+    def __init__(self, settings: BridgeSettings, *, book_depth: int | None = None) -> None:
+        if book_depth is None:
+            book_depth = settings.subscription_depth or DEFAULT_BOOK_DEPTH
         if book_depth not in BOOK_DEPTHS:
-            raise ValueError(f"book_depth must be one of {BOOK_DEPTHS} (§8), not {book_depth}")
+            raise ValueError(
+                f"subscription_depth must be one of {BOOK_DEPTHS} (§8), not {book_depth}"
+            )
         self.upstream = settings.upstream
+        self.source = settings.source or settings.upstream
         self.book_depth = book_depth
         # Per connection (connection_made clears them):
         self._wanted: dict[str, Topic] = {}
@@ -413,7 +418,7 @@ class KrakenBridge:
         if topic not in self._wanted:
             return
         trade = Trade(
-            topic=topic, source=self.upstream, exchange=EXCHANGE, base=base, quote=quote,
+            topic=topic, source=self.source, exchange=EXCHANGE, base=base, quote=quote,
             ts=rfc3339_ns(e.timestamp), recv_ts=recv_ts, price=number(e.price),
             amount=number(e.qty), side=e.side if e.side in ("buy", "sell") else "unknown",
             id=str(e.trade_id),
@@ -433,7 +438,7 @@ class KrakenBridge:
         ts = recv_ts if e.timestamp is None else rfc3339_ns(e.timestamp)
         topic, base, quote = self._market("ticker", e.symbol)
         common: dict[str, Any] = {
-            "source": self.upstream, "exchange": EXCHANGE, "base": base, "quote": quote,
+            "source": self.source, "exchange": EXCHANGE, "base": base, "quote": quote,
             "ts": ts, "recv_ts": recv_ts,
         }  # fmt: skip
         if topic in served:
@@ -470,7 +475,7 @@ class KrakenBridge:
         quote_volume = number(_WIDE.multiply(Decimal(vwap), e.volume))
         events.append(
             Candle(
-                topic=topic, source=self.upstream, exchange=EXCHANGE, base=base, quote=quote,
+                topic=topic, source=self.source, exchange=EXCHANGE, base=base, quote=quote,
                 ts=rfc3339_ns(e.interval_begin), recv_ts=recv_ts, interval=interval,
                 open=number(e.open), high=number(e.high), low=number(e.low), close=number(e.close),
                 volume=volume, volume_quote=quote_volume, trades=e.trades,
