@@ -39,13 +39,14 @@ from gateway.bridge import (
 )
 from gateway.core.quota import Quotas
 from gateway.errors import TopicError
-from gateway.events import Book, Candle, Event, Spread, Trade
+from gateway.events import Book, Candle, Event, Spread, Ticker, Trade
 from gateway.registry import make_bridge
 from gateway.topics import parse_topic
 
 T0 = 1_763_600_000_000_000_000
 REST = "http://127.0.0.1:9/rest"
 BTC_BOOK = "book.binance.btcusdt"
+BTC_TICKER = "ticker.binance.btcusdt"
 ETH_BOOK = "book.binance.ethusdt"
 KINDS = frozenset(
     {"invalid_json", "invalid_utf8", "invalid_message", "unknown_message", "unknown_response",
@@ -86,6 +87,18 @@ def fetched(
     return signals
 
 
+def ticker(**changes: Any) -> str:
+    """A whole ``24hrTicker`` frame, every field §9 lists, values made up (consistent)."""
+    data = {"e": "24hrTicker", "E": 1763600000123, "s": "BTCUSDT", "p": "234.56000000",
+            "P": "0.258", "w": "91100.12345678", "x": "90999.99000000", "c": "91234.56000000",
+            "Q": "0.00150000", "b": "91234.50000000", "B": "31.21000000",
+            "a": "91234.51000000", "A": "0.00000001", "o": "91000.00000000",
+            "h": "91500.0", "l": "90500.00000000", "v": "12345.67800000",
+            "q": "1124690123.45678900", "O": 1763513600123, "C": 1763600000123,
+            "F": 5100000000, "L": 5123456789, "n": 23456790}  # fmt: skip
+    return wrap("btcusdt@ticker", {**data, **changes})
+
+
 def diff(symbol: str, first: int, last: int, bids: Any = (), asks: Any = ()) -> str:
     data = {"e": "depthUpdate", "E": 1763600000123, "s": symbol.upper(), "U": first, "u": last,
             "b": [list(b) for b in bids], "a": [list(a) for a in asks]}  # fmt: skip
@@ -121,12 +134,13 @@ def test_registered_with_documented_quotas() -> None:
 
 
 def test_check_topic() -> None:
-    """Binance serves trades, spread, ohlc and book of its own markets only."""
+    """Binance serves trades, ticker, spread, ohlc and book of its own markets only."""
     bridge = make()
     for name in ("trades.binance.btcusdt", "spread.binance.ethbtc", "book.binance.btcusdt",
-                 "ohlc.binance.btcusdt.1m", "ohlc.binance.btcusdt.1w"):  # fmt: skip
+                 "ohlc.binance.btcusdt.1m", "ohlc.binance.btcusdt.1w", BTC_TICKER):  # fmt: skip
         bridge.check_topic(parse_topic(name))
-    for name in ("trades.kraken.btceur", "ticker.binance.btcusdt", "index.binance.btcusdt"):
+    for name in ("trades.kraken.btceur", "ticker.kraken.btceur", "index.binance.btcusdt",
+                 "summary.binance.btcusdt"):  # fmt: skip
         with pytest.raises(TopicError):
             bridge.check_topic(parse_topic(name))
 
@@ -172,6 +186,23 @@ def test_subscribe_batches_streams_into_one_request_per_256() -> None:
     frames = bridge.unsubscribe([parse_topic("spread.binance.btcusdt")])
     assert [json.loads(f) for f in frames] == [
         {"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 4}
+    ]
+
+
+def test_ticker_subscribes_to_the_symbol_ticker_stream() -> None:
+    """ticker.binance.<pair> is ``<pair>@ticker`` (§9) in SUBSCRIBE, the URL and UNSUBSCRIBE."""
+    bridge = make()
+    frames = bridge.subscribe([parse_topic(BTC_TICKER), parse_topic("ticker.binance.ethbtc")])
+    assert [json.loads(f) for f in frames] == [
+        {"method": "SUBSCRIBE", "params": ["btcusdt@ticker", "ethbtc@ticker"], "id": 1}
+    ]
+    assert bridge.handshake("ws://h").url == "ws://h/stream?streams=btcusdt@ticker/ethbtc@ticker"
+    assert feed(bridge, '{"result":null,"id":1}')[1] == [
+        Subscribed(BTC_TICKER), Subscribed("ticker.binance.ethbtc")
+    ]  # fmt: skip
+    frames = bridge.unsubscribe([parse_topic("ticker.binance.ethbtc")])
+    assert [json.loads(f) for f in frames] == [
+        {"method": "UNSUBSCRIBE", "params": ["ethbtc@ticker"], "id": 2}
     ]
 
 
@@ -257,6 +288,25 @@ def test_book_ticker_and_klines_keep_every_digit() -> None:
         candle,
         msgspec.structs.replace(candle, close="0.0021"),
     ]  # fmt: skip
+
+
+def test_24hr_ticker_becomes_an_exact_ticker() -> None:
+    """24hrTicker → ticker: §9's last, bid/ask, 24 h open/high/low/volumes, E as ts, digits kept."""
+    bridge = make(BTC_TICKER)
+    events, signals = feed(bridge, ticker(), ticker(E=1763600001123, c="91234.57"), at=T0 + 9)
+    assert signals == []
+    first = Ticker(
+        topic=BTC_TICKER, source="bn", exchange="binance", base="btc", quote="usdt",
+        ts=1763600000123_000_000, recv_ts=T0 + 9, flags=0, price="91234.56000000",
+        bid="91234.50000000", ask="91234.51000000", last_volume="0.00150000",
+        last_trade_id="5123456789", volume_24h="12345.67800000",
+        volume_24h_quote="1124690123.45678900", open_24h="91000.00000000", high_24h="91500.0",
+        low_24h="90500.00000000",
+    )  # fmt: skip
+    assert events == [
+        first,
+        msgspec.structs.replace(first, ts=1763600001123_000_000, price="91234.57"),
+    ]
 
 
 def test_data_of_streams_not_held_is_dropped() -> None:
@@ -461,6 +511,13 @@ def test_no_rollover_before_a_connection() -> None:
          "invalid_message"),
         ('{"stream":"btcusdt@bookTicker","data":[]}', "invalid_message"),
         ('{"stream":"btcusdt@kline_1m","data":{"k":{}}}', "invalid_message"),
+        ('{"stream":"btcusdt@ticker","data":{"e":"24hrTicker","E":1}}', "invalid_message"),
+        (ticker(c="NaN"), "invalid_message"),
+        (ticker(v="1e5"), "invalid_message"),
+        (ticker(b=91234.5), "invalid_message"),
+        (ticker(L="5123456789"), "invalid_message"),
+        (ticker(E=-1), "invalid_message"),
+        (ticker(E=2**63 // 1_000_000 + 1), "invalid_message"),  # its ns would not fit int64
         ('{"stream":"btcusdt@depth@100ms","data":{"E":1,"U":5,"u":4,"b":[],"a":[]}}',
          "invalid_message"),
         ('{"stream":"btcusdt@depth@100ms","data":{"E":1,"U":1,"u":4,"b":[["1"]],"a":[]}}',
@@ -471,7 +528,7 @@ def test_no_rollover_before_a_connection() -> None:
 def test_malformed_frames_become_decode_errors(frame: str | bytes, kind: str) -> None:
     """Bad frames are reported with a stable kind and never raise."""
     bridge = make("trades.binance.btcusdt", "spread.binance.btcusdt",
-                  "ohlc.binance.btcusdt.1m", BTC_BOOK)  # fmt: skip
+                  "ohlc.binance.btcusdt.1m", BTC_BOOK, BTC_TICKER)  # fmt: skip
     events, signals = feed(bridge, frame)
     assert events == []
     assert [(type(s), getattr(s, "kind", None)) for s in signals] == [(DecodeError, kind)]
@@ -481,6 +538,7 @@ VALID = [
     trade(7, True),
     wrap("btcusdt@bookTicker", {"u": 1, "s": "BTCUSDT", "b": "1", "B": "2", "a": "3", "A": "4"}),
     diff("btcusdt", 1, 3, [("1.5", "2")], [("1.6", "0")]),
+    ticker(),
     '{"result":null,"id":1}',
     '{"code":2,"msg":"x","id":1}',
     '{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}',
@@ -499,13 +557,16 @@ VALID = [
 )
 def test_feed_never_raises(frame: str | bytes) -> None:
     """Arbitrary and mutated frames: feed returns well-formed events and known signals only."""
-    bridge = make("trades.binance.btcusdt", "spread.binance.btcusdt", BTC_BOOK)
+    bridge = make("trades.binance.btcusdt", "spread.binance.btcusdt", BTC_BOOK, BTC_TICKER)
     events, signals = feed(bridge, frame)
     for signal in signals:
         if isinstance(signal, DecodeError):
             assert signal.kind in KINDS
     for event in events:
-        for name in ("price", "amount", "bid", "ask", "bid_size", "ask_size"):
+        if isinstance(event, Ticker):
+            assert 0 <= event.ts < 2**63
+        for name in ("price", "amount", "bid", "ask", "bid_size", "ask_size", "last_volume",
+                     "volume_24h", "volume_24h_quote", "open_24h", "high_24h", "low_24h"):  # fmt: skip
             value = getattr(event, name, None)
             if value is not None:
                 assert float(value) == float(value)  # a finite plain decimal

@@ -1,7 +1,7 @@
 """Binance end to end: the simulator → ``feedgate run`` (a subprocess) → Valkey.
 
-The simulator is driven by the test (``rate == 0``): trades, book tickers and klines are
-sent as exact hand-made payloads where the entry is compared field by field, and diff
+The simulator is driven by the test (``rate == 0``): trades, book tickers, klines and 24 h
+tickers are sent as exact hand-made payloads where the entry is compared field by field, and diff
 depth comes from the simulator's own market, whose live book is the reference the
 gateway's book must equal (read through the simulator's REST depth endpoint).
 """
@@ -27,7 +27,8 @@ ETH_BOOK = "book.binance.ethusdt"
 TRADES = "trades.binance.btcusdt"
 SPREAD = "spread.binance.btcusdt"
 OHLC = "ohlc.binance.btcusdt.1m"
-TOPICS = [TRADES, BTC_BOOK, ETH_BOOK, SPREAD, OHLC]
+TICKER = "ticker.binance.btcusdt"
+TOPICS = [TRADES, BTC_BOOK, ETH_BOOK, SPREAD, OHLC, TICKER]
 DEPTH = 50  # book_depth: levels a side in the book:<exchange>.<pair> key
 
 
@@ -149,7 +150,7 @@ def synced(running: Running, topic: str, symbol: str, deltas_after: int = 0) -> 
 
 
 def test_entries_are_exact(running: Running) -> None:
-    """Trades (side from the maker flag, each id once), spread and candles keep every digit."""
+    """Trades (side from the maker flag, each id once), spread, candles, ticker keep every digit."""
     trade = {"e": "trade", "E": 1763600000123, "s": "BTCUSDT", "t": 5123456789,
              "p": "91234.56000000", "q": "0.00150000", "T": 1763600000121, "m": True, "M": True}  # fmt: skip
     running.send("btcusdt@trade", trade)
@@ -193,6 +194,25 @@ def test_entries_are_exact(running: Running) -> None:
         "volume": "12.34500000", "volume_quote": "1126000.12345678", "trades": "101",
     }  # fmt: skip
     assert candles == [expected, {**expected, "close": "91200.00000000"}]  # upsert on ts
+
+    running.send("btcusdt@ticker",
+                 {"e": "24hrTicker", "E": 1763600000456, "s": "BTCUSDT", "p": "234.46000000",
+                  "P": "0.258", "w": "91100.12345678", "x": "90999.99000000",
+                  "c": "91234.56000000", "Q": "2.10000000", "b": "91234.50000000",
+                  "B": "31.21000000", "a": "91234.51000000", "A": "0.00000001",
+                  "o": "91000.10000000", "h": "91500.0", "l": "90500.00000000",
+                  "v": "12345.67800000", "q": "1124690123.45678900", "O": 1763513600456,
+                  "C": 1763600000456, "F": 5100000000, "L": 5123456790, "n": 23456791})  # fmt: skip
+    ticker = wait_for(lambda: running.entries(TICKER), 15, "the ticker")[0]
+    assert int(ticker.pop("recv_ts")) > 1763600000456 * 10**6
+    assert ticker == {
+        "kind": "ticker", "source": "cc", "exchange": "binance", "base": "btc", "quote": "usdt",
+        "ts": "1763600000456000000", "flags": "0", "price": "91234.56000000",
+        "bid": "91234.50000000", "ask": "91234.51000000", "last_volume": "2.10000000",
+        "last_trade_id": "5123456790", "volume_24h": "12345.67800000",
+        "volume_24h_quote": "1124690123.45678900", "open_24h": "91000.10000000",
+        "high_24h": "91500.0", "low_24h": "90500.00000000",
+    }  # fmt: skip
     assert running.readyz()["upstreams"]["cc"]["decode_errors"] == {}
 
 

@@ -430,6 +430,64 @@ def test_book_ticker_kline_and_ticker_frames() -> None:
     run(body)
 
 
+#: Every field §9 lists for ``@ticker``, in its order.
+TICKER_KEYS = {"e", "E", "s", "p", "P", "w", "x", "c", "Q", "b", "B", "a", "A", "o", "h", "l",
+               "v", "q", "O", "C", "F", "L", "n"}  # fmt: skip
+
+
+def test_ticker_frame_has_the_note_fields_and_follows_trades() -> None:
+    """@ticker is a whole 24hrTicker (§9): every listed field, consistent, updated by trades."""
+
+    async def body() -> None:
+        async with BinanceSimulator() as sim:
+            streams = "btcusdt@ticker/btcusdt@trade/btcusdt@bookTicker"
+            async with connect(f"{sim.url}/stream?streams={streams}") as ws:
+                await sim.send_ticker("BTCUSDT")
+                before = await recv_json(ws)
+                assert before["stream"] == "btcusdt@ticker"
+                await sim.send_trade("BTCUSDT")
+                trade = (await recv_json(ws))["data"]
+                await sim.send_book_ticker("BTCUSDT")
+                top = (await recv_json(ws))["data"]
+                await sim.send_ticker("BTCUSDT")
+                ticker = (await recv_json(ws))["data"]
+            assert set(ticker) == TICKER_KEYS
+            assert (ticker["e"], ticker["s"]) == ("24hrTicker", "BTCUSDT")
+            for key in "EOCFLn":
+                assert type(ticker[key]) is int, key
+            for key in "pwxcQbBaAohlvq":
+                assert DECIMAL.fullmatch(ticker[key]), key
+            assert re.fullmatch(r"-?\d+\.\d{3}", ticker["P"])
+            dec = {k: Decimal(ticker[k]) for k in "pwcQbBaAohlvq"}
+            assert dec["c"] - dec["o"] == dec["p"]
+            assert dec["l"] <= min(dec["o"], dec["c"]) and max(dec["o"], dec["c"]) <= dec["h"]
+            assert dec["l"] <= dec["w"] <= dec["h"]
+            assert ticker["C"] - ticker["O"] == 86_400_000
+            assert ticker["n"] == ticker["L"] - ticker["F"] + 1
+            assert (ticker["c"], ticker["Q"], ticker["L"]) == (trade["p"], trade["q"], trade["t"])
+            assert dec["v"] - Decimal(before["data"]["v"]) == Decimal(trade["q"])
+            assert (ticker["b"], ticker["B"], ticker["a"], ticker["A"]) == (
+                top["b"], top["B"], top["a"], top["A"]
+            )  # fmt: skip
+
+    run(body)
+
+
+def test_generator_sends_the_ticker_every_second() -> None:
+    """With rate > 0 @ticker goes out at once, then every 1000 ms (§9), not per market step."""
+
+    async def body() -> None:
+        config = SimConfig(rate=200)
+        async with BinanceSimulator(config) as sim, connect(f"{sim.url}/ws/ethusdt@ticker") as ws:
+            first = await recv_json(ws, timeout=3.0)
+            second = await recv_json(ws, timeout=3.0)
+        assert first["e"] == second["e"] == "24hrTicker" and set(second) == TICKER_KEYS
+        assert 990 <= second["E"] - first["E"] < 3_000
+        assert second["L"] >= first["L"]
+
+    run(body)
+
+
 def test_time_unit_microsecond() -> None:
     """timeUnit=MICROSECOND turns E and T into µs; the same event is in ms elsewhere."""
 

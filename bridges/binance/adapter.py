@@ -14,6 +14,8 @@ Topics → streams:
   sold). Each id is published once (a planned reconnect overlaps two connections).
 * ``spread.binance.<pair>`` ← ``<pair>@bookTicker`` (§9): no event time, so ``ts`` is the
   receive time; ``seq`` is the book update id ``u``.
+* ``ticker.binance.<pair>`` ← ``<pair>@ticker`` (§9): the 24 h rolling-window statistics
+  every 1000 ms, each a whole state (nothing to merge); ``ts`` is the event time ``E``.
 * ``ohlc.binance.<pair>.<i>`` ← ``<pair>@kline_<i>`` (§9): every update of the current
   candle (every 2 s) and the closing one (``x:true``); entries upsert on ``ts``, the
   candle's open time.
@@ -46,6 +48,7 @@ from bridges.binance.wire import (
     KLINE,
     REQUEST,
     REST_ERROR,
+    TICKER,
     TRADE,
     DepthUpdateMsg,
     Envelope,
@@ -69,7 +72,7 @@ from gateway.bridge import (
     UpstreamError,
 )
 from gateway.errors import TopicError
-from gateway.events import Candle, Event, Spread, Trade
+from gateway.events import Candle, Event, Spread, Ticker, Trade
 from gateway.topics import Topic
 
 EXCHANGE = "binance"
@@ -106,7 +109,7 @@ KLINE_INTERVALS = frozenset(
     {"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d",
      "1w", "1M"}
 )  # fmt: skip
-CHANNELS = ("trades", "spread", "ohlc", "book")
+CHANNELS = ("trades", "ticker", "spread", "ohlc", "book")
 
 
 def depth_weight(limit: int) -> int:
@@ -125,6 +128,8 @@ def stream_of(topic: Topic) -> str:
     symbol = to_binance(topic.base, topic.quote).lower()
     if topic.channel == "trades":
         return f"{symbol}@trade"
+    if topic.channel == "ticker":
+        return f"{symbol}@ticker"
     if topic.channel == "spread":
         return f"{symbol}@bookTicker"
     if topic.channel == "ohlc":
@@ -361,6 +366,8 @@ class BinanceBridge:
                 self._on_depth(route, data, recv_ts, signals)
             elif channel == "spread":
                 self._on_book_ticker(route, data, recv_ts, events)
+            elif channel == "ticker":
+                self._on_ticker(route, data, recv_ts, events)
             else:
                 self._on_kline(route, data, recv_ts, events)
         except UnicodeDecodeError as exc:
@@ -391,6 +398,21 @@ class BinanceBridge:
                 topic=route.topic, source=self.source, exchange=EXCHANGE, base=route.base,
                 quote=route.quote, ts=recv_ts, recv_ts=recv_ts, bid=m.b, bid_size=m.B,
                 ask=m.a, ask_size=m.A, seq=m.u,
+            )
+        )  # fmt: skip
+
+    def _on_ticker(
+        self, route: Route, data: msgspec.Raw, recv_ts: int, events: list[Event]
+    ) -> None:
+        """``24hrTicker`` (§9): a whole 24 h state each time (nothing to merge); ``flags`` 0,
+        since §9 gives no direction of change."""
+        m = TICKER.decode(data)
+        events.append(
+            Ticker(
+                topic=route.topic, source=self.source, exchange=EXCHANGE, base=route.base,
+                quote=route.quote, ts=m.E * MS, recv_ts=recv_ts, flags=0, price=m.c,
+                bid=m.b, ask=m.a, last_volume=m.Q, last_trade_id=str(m.L), volume_24h=m.v,
+                volume_24h_quote=m.q, open_24h=m.o, high_24h=m.h, low_24h=m.l,
             )
         )  # fmt: skip
 

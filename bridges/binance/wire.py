@@ -20,6 +20,8 @@ import msgspec
 Dec = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
 #: One ``[price, quantity]`` level (§10); quantity ``"0"`` removes the level.
 Level = tuple[Dec, Dec]
+#: An integer ms time (§7) whose ns value still fits the events' signed 64-bit ``ts``.
+Millis = Annotated[int, msgspec.Meta(ge=0, le=(2**63 - 1) // 1_000_000)]
 
 
 class Envelope(msgspec.Struct, frozen=True):
@@ -55,6 +57,27 @@ class BookTickerMsg(msgspec.Struct, frozen=True):
     B: Dec
     a: Dec
     A: Dec
+
+
+class TickerMsg(msgspec.Struct, frozen=True):
+    """``<symbol>@ticker`` (§9): 24 h rolling-window statistics, sent every 1000 ms.
+
+    ``c``/``Q`` last price and quantity, ``b``/``a`` best bid and ask, ``o, h, l`` the
+    window's open, high and low, ``v``/``q`` its base and quote volume, ``L`` the last
+    trade id, ``E`` the event time.
+    """
+
+    E: Millis
+    c: Dec
+    Q: Dec
+    b: Dec
+    a: Dec
+    o: Dec
+    h: Dec
+    l: Dec  # noqa: E741 - Binance's field name
+    v: Dec
+    q: Dec
+    L: int
 
 
 class Kline(msgspec.Struct, frozen=True):
@@ -113,6 +136,7 @@ class Request(msgspec.Struct, frozen=True):
 ENVELOPE = msgspec.json.Decoder(Envelope)
 TRADE = msgspec.json.Decoder(TradeMsg)
 BOOK_TICKER = msgspec.json.Decoder(BookTickerMsg)
+TICKER = msgspec.json.Decoder(TickerMsg)
 KLINE = msgspec.json.Decoder(KlineMsg)
 DEPTH_UPDATE = msgspec.json.Decoder(DepthUpdateMsg)
 DEPTH_SNAPSHOT = msgspec.json.Decoder(DepthSnapshotMsg)
