@@ -17,6 +17,9 @@ def plain(value: Decimal) -> str:
 
     Raises ValueError for NaN, infinities and absurd magnitudes.
     """
+    text = str(value)  # ~4x cheaper than format(); positional unless it shows an exponent
+    if len(text) <= MAX_MAGNITUDE and "E" not in text and text[-1].isdigit():
+        return text  # finite (not NaN/Infinity), no exponent: exactly format(value, "f")
     if not value.is_finite() or not -MAX_MAGNITUDE <= value.adjusted() <= MAX_MAGNITUDE:
         raise ValueError(f"not a usable decimal: {value!s:.40}")
     return format(value, "f")

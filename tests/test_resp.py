@@ -6,10 +6,12 @@ import typing
 
 import hiredis
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.events import EVENT_TYPES, Event, Index, Status, Trade
+from gateway.publish.flat import native_encoder
 from gateway.publish.resp import StreamEncoder, command
 
 
@@ -100,10 +102,49 @@ def _events(text: st.SearchStrategy[str]) -> st.SearchStrategy[Event]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_events(_ASCII), _events(_TEXT)), min_size=1, max_size=20))
 def test_compiled_encoder_is_byte_identical(events: list[Event]) -> None:
-    """The compiled fast path writes exactly what the field-by-field encoder writes."""
+    """The C and the compiled fast paths write exactly what the field-by-field encoder writes."""
     encoder = StreamEncoder(lambda channel: 1000 if channel == "trades" else 7)
-    assert encoder.encode(events) == encoder._encode_generic(events)
+    python = StreamEncoder(lambda channel: 1000 if channel == "trades" else 7, native=False)
+    assert python.encode(events) == encoder._encode_generic(events)
+    assert encoder.encode(events) == encoder._encode_generic(events)  # topics now known
+    assert encoder.encode(events) == encoder._encode_generic(events)  # the C path
     fast = encoder._encode_fast(events)
     if all((isinstance(v, str) and v.isascii()) or not isinstance(v, str)
            for e in events for v in msgspec.structs.astuple(e)):  # fmt: skip
         assert fast == encoder._encode_generic(events)  # ASCII batches take the fast path
+
+
+def test_native_encoder_is_built_and_used() -> None:
+    """The development install builds the C encoder, and a known topic's batch goes through it."""
+    assert native_encoder() is not None, "gateway/publish/_flatc.c was not built (pip install -e .)"
+    encoder = StreamEncoder(lambda channel: 5000)
+    first = encoder.encode([TRADE])
+    calls: list[int] = []
+    native = encoder._native
+    assert native is not None
+
+    def counting(*args: typing.Any) -> bytes | None:
+        calls.append(len(args[0]))
+        return native(*args)
+
+    encoder._native = counting
+    assert encoder.encode([TRADE, TRADE]) == (first[0] * 2, None)
+    assert calls == [2]
+
+
+def test_native_encoder_refuses_wrong_types() -> None:
+    """A str field holding a non-str is a TypeError in C too, not a corrupt command."""
+    encoder = StreamEncoder(lambda channel: 5000)
+    encoder.encode([TRADE])
+    bad = msgspec.structs.replace(TRADE, price=1.5)
+    with pytest.raises(TypeError):
+        encoder.encode([bad])
+
+
+def test_native_encoder_big_integers() -> None:
+    """Integers beyond 64 bits are written in full, as the Python encoders write them."""
+    encoder = StreamEncoder(lambda channel: 5000)
+    big = msgspec.structs.replace(TRADE, seq=2**70, ts=-(2**63))
+    encoder.encode([TRADE])
+    assert encoder.encode([big]) == encoder._encode_generic([big])
+    assert b"$22\r\n1180591620717411303424\r\n" in encoder.encode([big])[0]

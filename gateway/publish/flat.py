@@ -11,7 +11,7 @@ byte-identical output (``tests/test_resp.py`` checks it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec.inspect as mi
 
@@ -19,6 +19,14 @@ from gateway.events import Event
 
 FlatEncoder = Callable[[Event, str], str]
 """(event, XADD prefix as str) → the whole command as str."""
+
+NativeLayout = tuple[bytes, tuple[tuple[str, bytes, int], ...]]
+"""(the ``kind`` pair, (attribute, pre-encoded field name, 0 str | 1 int | 2 bool) …)."""
+NativeEncoder = Callable[
+    [Sequence[Event], dict[str, bytes], dict[type, NativeLayout]], bytes | None
+]
+"""(events, XADD prefix by topic, layout by type) → the pipeline, or None: not for C."""
+_NATIVE_KINDS = {"str": 0, "int": 1, "bool": 2}
 
 
 def _kind_of(annotation: mi.Type) -> tuple[str, bool]:
@@ -41,6 +49,11 @@ def _kind_of(annotation: mi.Type) -> tuple[str, bool]:
 
 def _bulk(name: str) -> str:
     return f"${len(name)}\\r\\n{name}\\r\\n"
+
+
+def _bulk_bytes(name: str) -> bytes:
+    raw = name.encode()
+    return b"$%d\r\n%s\r\n" % (len(raw), raw)
 
 
 def compile_flat(cls: type[Event]) -> FlatEncoder:
@@ -95,3 +108,30 @@ def compile_flat(cls: type[Event]) -> FlatEncoder:
 
 def compile_all(types: tuple[type[Event], ...]) -> dict[type[Event], FlatEncoder]:
     return {cls: compile_flat(cls) for cls in types}
+
+
+def native_layouts(types: tuple[type[Event], ...]) -> dict[type, NativeLayout]:
+    """What the C encoder needs per event type, in declaration order (``topic`` left out)."""
+    layouts: dict[type, NativeLayout] = {}
+    for cls in types:
+        info = mi.type_info(cls)
+        assert isinstance(info, mi.StructType)
+        tag = cls.__struct_config__.tag
+        assert isinstance(tag, str)
+        fields = tuple(
+            (f.name, _bulk_bytes(f.name), _NATIVE_KINDS[_kind_of(f.type)[0]])
+            for f in info.fields
+            if f.name != "topic"
+        )
+        layouts[cls] = (_bulk_bytes("kind") + _bulk_bytes(tag), fields)
+    return layouts
+
+
+def native_encoder() -> NativeEncoder | None:
+    """The C encoder (``_flatc``), or None where it was not built (no compiler)."""
+    try:
+        from gateway.publish import _flatc  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    encode: NativeEncoder = _flatc.encode
+    return encode

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from gateway.events import EVENT_TYPES, Event, Latest
-from gateway.publish.flat import compile_all
+from gateway.publish.flat import NativeEncoder, compile_all, native_encoder, native_layouts
 
 if TYPE_CHECKING:
     from gateway.publish.protobuf import ProtobufEncoder
@@ -62,6 +62,8 @@ class StreamEncoder:
         self,
         maxlen: Callable[[str], int],
         protobuf: Callable[[str, str], bool] | None = None,
+        *,
+        native: bool = True,
     ) -> None:
         self._maxlen = maxlen
         self._protobuf = protobuf
@@ -70,6 +72,10 @@ class StreamEncoder:
         self._topics_str: dict[str, str] = {}  # flat-encoded topics' prefixes, as str
         self._flat = compile_all(EVENT_TYPES)
         self._pb: ProtobufEncoder | None = None
+        # The C encoder (when built) and what it reads: flat topics' prefixes by topic.
+        self._native: NativeEncoder | None = native_encoder() if native else None
+        self._native_layouts = native_layouts(EVENT_TYPES)
+        self._native_prefixes: dict[str, bytes] = {}
 
     def _topic(self, event: Event) -> tuple[bytes, bool]:
         """The XADD prefix of the event's topic, and whether it uses protobuf (cached)."""
@@ -81,6 +87,8 @@ class StreamEncoder:
              bulk(b"*"))
         )  # fmt: skip
         use_pb = self._protobuf is not None and self._protobuf(event.source, channel)
+        if not use_pb:
+            self._native_prefixes[topic] = prefix
         if use_pb and self._pb is None:
             from gateway.publish.protobuf import ProtobufEncoder
 
@@ -95,6 +103,10 @@ class StreamEncoder:
         common case); with ``Latest`` events it names every command, the SETs
         (one per key, newest value) coming last.
         """
+        if self._native is not None:
+            payload = self._native(events, self._native_prefixes, self._native_layouts)
+            if payload is not None:
+                return payload, None
         fast = self._encode_fast(events)
         return fast if fast is not None else self._encode_generic(events)
 

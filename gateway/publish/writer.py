@@ -17,6 +17,7 @@ import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
+from operator import attrgetter
 
 import hiredis
 
@@ -26,14 +27,23 @@ from gateway.publish.resp import StreamEncoder, command
 from gateway.redisurl import RedisTarget
 
 log = logging.getLogger("feedgate.publish")
+_TOPIC = attrgetter("topic")
 
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 20
+#: Reply bytes the connection buffers before it stops reading the socket. A turn spent
+#: decoding a long burst leaves many replies waiting; a small buffer would stall them.
+READ_LIMIT = 16 << 20
 #: Errors that mean "not now" rather than "never": the batch is retried, not dropped.
 TRANSIENT = ("LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN")
 #: Seconds between a lost or refused connection and the next attempt.
 RETRY_PAUSE = 0.2
 #: Batches written and not yet acknowledged, at most: the pipeline's depth.
 MAX_INFLIGHT = 4
+#: A loop turn that buffers this many events (a burst read in one go) writes a batch at
+#: once, from ``submit``, so Redis works on it while the rest of the burst is decoded...
+EAGER_BATCH = 4096
+#: ... while fewer than this many batches await replies (which need the turn to end).
+MAX_EAGER_INFLIGHT = 64
 #: Wait for the socket to drain past this many unsent bytes.
 WRITE_HIGH_WATER = 4 * 1024 * 1024
 
@@ -111,6 +121,8 @@ class StreamWriter:
         self._max_batch = max_batch
         self._connect_timeout = connect_timeout
         self._buffer: deque[Event] = deque()
+        self._inflight: deque[_Batch] = deque()  # written, awaiting replies, in order
+        self._stream: asyncio.StreamWriter | None = None  # while connected
         self._wakeup = asyncio.Event()  # the pump: new events, or a batch acknowledged
         self._written = asyncio.Event()  # the reply reader: a batch was written
         self._closing = False
@@ -128,7 +140,19 @@ class StreamWriter:
         overflow = len(buffer) - self._max_buffer
         if overflow > 0:
             self._drop(overflow)
+        elif len(buffer) >= EAGER_BATCH:
+            self._write_eagerly()
         self._wakeup.set()
+
+    def _write_eagerly(self) -> None:
+        """Write a full batch now, mid-turn, unless the connection is down or backed up."""
+        stream = self._stream
+        if (
+            stream is not None
+            and len(self._inflight) < MAX_EAGER_INFLIGHT
+            and stream.transport.get_write_buffer_size() <= WRITE_HIGH_WATER
+        ):
+            self._write_batch(stream)
 
     def _drop(self, count: int) -> None:
         buffer = self._buffer
@@ -219,7 +243,8 @@ class StreamWriter:
         t = self._target
         context = ssl.create_default_context() if t.tls else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(t.host, t.port, ssl=context), self._connect_timeout
+            asyncio.open_connection(t.host, t.port, ssl=context, limit=READ_LIMIT),
+            self._connect_timeout,
         )
         hello: list[bytes] = []
         if t.password is not None:
@@ -257,8 +282,9 @@ class StreamWriter:
         an entry Redis wrote just before the failure is written again).
         """
         buffer = self._buffer
-        inflight: deque[_Batch] = deque()
+        inflight = self._inflight
         acks = asyncio.create_task(self._acks(reader, inflight))
+        self._stream = writer
         try:
             while True:
                 if self._dropped:
@@ -274,22 +300,33 @@ class StreamWriter:
                     await asyncio.wait((waiter, acks), return_when=asyncio.FIRST_COMPLETED)
                     waiter.cancel()
                     continue
-                count = min(len(buffer), self._max_batch)
-                batch = [buffer.popleft() for _ in range(count)]
-                payload, keys = self._encoder.encode(batch)
-                commands = count if keys is None else len(keys)
-                self._learn_entry_size(len(payload), commands)
-                inflight.append(_Batch(batch, keys, commands))
-                self._unacked += count
-                writer.write(payload)
-                self._written.set()
+                self._write_batch(writer)
                 if writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
                     await writer.drain()
         finally:
+            self._stream = None
             acks.cancel()
             self._unacked = 0
             for pending in reversed(inflight):  # not acknowledged: retried in order
                 buffer.extendleft(reversed(pending.events))
+            inflight.clear()
+
+    def _write_batch(self, writer: asyncio.StreamWriter) -> None:
+        """Encode the oldest buffered events (up to the batch bound) and write them."""
+        buffer = self._buffer
+        count = min(len(buffer), self._max_batch)
+        if count == len(buffer):  # the usual case: everything buffered, in C
+            batch = list(buffer)
+            buffer.clear()
+        else:
+            batch = [buffer.popleft() for _ in range(count)]
+        payload, keys = self._encoder.encode(batch)
+        commands = count if keys is None else len(keys)
+        self._learn_entry_size(len(payload), commands)
+        self._inflight.append(_Batch(batch, keys, commands))
+        self._unacked += count
+        writer.write(payload)
+        self._written.set()
 
     async def _acks(self, reader: asyncio.StreamReader, inflight: deque[_Batch]) -> None:
         """Read replies in bulk, batch by batch, and account for each acknowledged batch."""
@@ -322,14 +359,9 @@ class StreamWriter:
         stats.observe_latency((now - getattr(events[0], "recv_ts", now)) / 1e9)
         written = stats.written
         last = stats.last_written_ns
-        if keys is None:
-            for event in events:
-                written[event.topic] += 1
-                last[event.topic] = now
-        else:
-            for key in keys:
-                written[key] += 1
-                last[key] = now
+        counts = Counter(map(_TOPIC, events) if keys is None else keys)  # counted in C
+        written.update(counts)
+        last.update(dict.fromkeys(counts, now))
         for index, reply in errors:
             topic = events[index].topic if keys is None else keys[index]
             written[topic] -= 1
