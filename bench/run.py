@@ -47,8 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 PEER_VENV = BENCH / ".venv-peer"
-#: The peer, pinned: the driver relies on cryptofeed 2.4's class attributes.
-PEER_REQUIREMENT = "cryptofeed[redis]==2.4.1"
+#: The peer, pinned: the driver relies on cryptofeed 2.4's class attributes. redis-py 8
+#: added a 5 s default socket timeout, which cryptofeed's one-pipeline-per-queue writer
+#: exceeds under load (its writer task dies), so the peer gets the last 7.x release.
+PEER_REQUIREMENTS = ("cryptofeed[redis]==2.4.1", "redis==7.4.1")
+PEER_REQUIREMENT = " ".join(PEER_REQUIREMENTS)
 PEER_PYTHON = "python3.11"
 FIGURES = ("ceiling", "json", "protobuf", "latency", "peer", "micro")
 TOPIC = "trades.kraken.btceur"
@@ -679,7 +682,7 @@ def peer_python() -> tuple[Path | None, str]:
     steps = [
         [base, "-m", "venv", "--clear", str(PEER_VENV)],
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         PEER_REQUIREMENT],
+         *PEER_REQUIREMENTS],
         [str(python), "-c", "import cryptofeed.backends.redis, cryptofeed.exchanges"],
     ]  # fmt: skip
     for step in steps:
