@@ -1,5 +1,6 @@
 # feedgate: two commands on a fresh machine (Python 3.11+, Node.js and npm for the tests).
-#   make run    start the gateway (embedded Valkey + built-in simulator when there is no key)
+#   make run    start the gateway: embedded Valkey, the exchanges' public feeds (no key);
+#               offline, the built-in simulators instead
 #   make test   lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,7 +25,7 @@ tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/p
 	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
 run: $(VENV)/.run-installed
-	$(BIN)/feedgate run $(if $(CONFIG),--config $(CONFIG))
+	$(BIN)/feedgate run --fallback-to-sim $(if $(CONFIG),--config $(CONFIG))
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

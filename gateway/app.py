@@ -18,8 +18,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from gateway.bridge import BridgeSettings, Secret
-from gateway.config import Config, UpstreamConfig, api_key, api_secret, uses_protobuf
+from gateway.bridge import BridgeSettings
+from gateway.config import (
+    Config,
+    UpstreamConfig,
+    api_key,
+    api_secret,
+    is_left_out,
+    uses_protobuf,
+    uses_simulator,
+)
 from gateway.control import ControlPlane
 from gateway.core.demand import Demand
 from gateway.core.quota import Quotas
@@ -78,11 +86,6 @@ def make_transport(name: str) -> Transport:
 SIMULATED_SOURCE = "sim"
 
 
-def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
-    """Whether this upstream is served by the built-in simulator instead of its URL."""
-    return upstream.simulator == "always" or (upstream.simulator == "auto" and key is None)
-
-
 class Gateway:
     """One running gateway process."""
 
@@ -137,6 +140,10 @@ class Gateway:
         self.writer = writer
         pinned: dict[str, str] = {}
         for name, upstream in config.upstreams.items():
+            if is_left_out(upstream, api_key(upstream, self._environ)):
+                log.info("%s: no %s set, so this upstream is left out (needs_key)",
+                         name, upstream.api_key_env)  # fmt: skip
+                continue
             self.pools[name] = await self._pool(name, upstream, writer)
             pinned.update(dict.fromkeys(upstream.topics, name))
         router = Router(self.pools, config.routes, pinned)

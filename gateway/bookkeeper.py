@@ -153,8 +153,9 @@ class BookKeeper:
         def render() -> bytes:
             bids, asks = sync.book.levels(depth)
             return json.dumps(
-                {"topic": topic, "seq": sync.seq, "ts": self._last_ts.get(topic),
-                 "in_sync": sync.in_sync, "bids": bids, "asks": asks},
+                {"topic": topic, "source": self._source, "seq": sync.seq,
+                 "ts": self._last_ts.get(topic), "in_sync": sync.in_sync,
+                 "bids": bids, "asks": asks},
                 separators=(",", ":"),
             ).encode()  # fmt: skip
 

@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the gateway")
     _config_option(run)
     run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    run.add_argument(
+        "--fallback-to-sim",
+        action="store_true",
+        help="if no upstream endpoint answers within 5 s at start (offline), say so and run "
+        "the built-in simulators instead (entries get source = sim); make run uses this",
+    )
 
     sim = commands.add_parser(
         "sim",
@@ -101,6 +107,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from gateway import app
 
+        if args.fallback_to_sim:
+            from gateway.offline import fallback_to_sim
+
+            config, line = fallback_to_sim(config)
+            if line is not None:
+                print(line, file=sys.stderr, flush=True)
         app.configure_logging(args.log_level)
         return app.run(config)
     if args.command == "health":

@@ -132,6 +132,7 @@ class UpstreamConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     stale_after: float | None = None  # /readyz fails if a config topic has no entry this long
     transport: Literal["picows", "websockets"] = "picows"  # the WebSocket client library
     simulator: Literal["auto", "always", "never"] = "never"
+    needs_key: bool = False  # no key in api_key_env: leave the upstream out (logged)
     simulator_rate: float = 20.0
     watchdog: float = 70.0
     min_connect_interval: float = 5.0
@@ -268,6 +269,8 @@ def _validate(config: Config, source: str) -> None:
             name_of_var = getattr(upstream, field)
             if name_of_var is not None and not _ENV_NAME.match(name_of_var):
                 fail(f"{key}.{field}", "must name an environment variable, not hold a key")
+        if upstream.needs_key and upstream.api_key_env is None:
+            fail(f"{key}.needs_key", "needs api_key_env: the variable that holds the key")
         if upstream.generation not in (1, 2):
             fail(f"{key}.generation", "must be 1 (HMAC auth message) or 2 (key in the URL)")
         if upstream.stale_after is not None and upstream.stale_after <= 0:
@@ -292,6 +295,16 @@ def _validate(config: Config, source: str) -> None:
 def api_key(upstream: UpstreamConfig, environ: Mapping[str, str] | None = None) -> Secret | None:
     """The upstream's key from the environment variable it names, if set and non-empty."""
     return _secret(upstream.api_key_env, environ)
+
+
+def uses_simulator(upstream: UpstreamConfig, key: Secret | None) -> bool:
+    """Whether this upstream is served by the built-in simulator instead of its URL."""
+    return upstream.simulator == "always" or (upstream.simulator == "auto" and key is None)
+
+
+def is_left_out(upstream: UpstreamConfig, key: Secret | None) -> bool:
+    """A keyed upstream (``needs_key``) without its key does not run at all."""
+    return upstream.needs_key and key is None and upstream.simulator != "always"
 
 
 def api_secret(upstream: UpstreamConfig, environ: Mapping[str, str] | None = None) -> Secret | None:

@@ -46,8 +46,12 @@ class Router:
         candidates = [routed] if routed is not None else list(self._order)
         reasons = []
         for name in candidates:
+            pool = self._pools.get(name)
+            if pool is None:  # configured but left out (needs_key and no key)
+                reasons.append(f"{name}: not running (its key is not set)")
+                continue
             try:
-                self._pools[name].check(topic)
+                pool.check(topic)
             except TopicError as exc:
                 reasons.append(f"{name}: {exc}")
                 continue

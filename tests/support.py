@@ -107,7 +107,13 @@ def sim_call(loop: LoopThread, coro: Awaitable[T]) -> T:
 class GatewayProcess:
     """``feedgate run`` as a real subprocess, ended by PID when the test is done."""
 
-    def __init__(self, config_text: str, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config_text: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.workdir = workdir
         self.config_path = workdir / "feedgate.toml"
         self.config_path.write_text(config_text)
@@ -117,7 +123,7 @@ class GatewayProcess:
         full_env["PYTHONPATH"] = str(ROOT)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path)],
+            [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path), *args],
             cwd=workdir,
             env=full_env,
             stdout=self._log,

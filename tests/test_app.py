@@ -12,9 +12,8 @@ import sys
 import pytest
 from websockets.asyncio.client import connect
 
-from gateway.app import uses_simulator
 from gateway.bridge import Secret
-from gateway.config import UpstreamConfig, api_key, load_config
+from gateway.config import UpstreamConfig, api_key, is_left_out, load_config, uses_simulator
 from tests.support import ROOT
 
 
@@ -29,13 +28,15 @@ def test_simulator_choice(mode: str, key: str | None, expected: bool) -> None:
 
 
 def test_default_config_with_key_goes_to_the_real_streamer() -> None:
-    """With CRYPTOCOMPARE_API_KEY set, the default config's upstream is the real endpoint."""
+    """With CRYPTOCOMPARE_API_KEY set, the default config's upstream is the real endpoint;
+    without it, the upstream is left out rather than simulated."""
     env = {"CRYPTOCOMPARE_API_KEY": "k-123"}
     upstream = load_config(None, env).upstreams["cryptocompare"]
     key = api_key(upstream, env)
-    assert key is not None and not uses_simulator(upstream, key)
+    assert key is not None and not uses_simulator(upstream, key) and not is_left_out(upstream, key)
     assert upstream.url == "wss://streamer.cryptocompare.com/v2"
-    assert uses_simulator(upstream, api_key(upstream, {}))
+    assert is_left_out(upstream, api_key(upstream, {}))
+    assert not uses_simulator(upstream, api_key(upstream, {}))
 
 
 def test_feedgate_sim_command_serves_the_protocol() -> None:

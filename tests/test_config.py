@@ -23,11 +23,18 @@ topics = ["trades.kraken.btceur"]
 
 
 def test_default_config_is_valid() -> None:
-    """The bundled default config loads and points at the real streamer."""
+    """The bundled default config loads: the public feeds live, CryptoCompare only with a key."""
     config = load_config(None, {})
+    assert {n: u.url for n, u in config.upstreams.items()} == {
+        "kraken": "wss://ws.kraken.com/v2",
+        "coinbase": "wss://advanced-trade-ws.coinbase.com",
+        "binance": "wss://stream.binance.com:9443",
+        "cryptocompare": "wss://streamer.cryptocompare.com/v2",
+    }
+    assert config.upstreams["binance"].rest_url == "https://api.binance.com"
+    assert all(u.simulator == "never" for u in config.upstreams.values())
     upstream = config.upstreams["cryptocompare"]
-    assert upstream.url == "wss://streamer.cryptocompare.com/v2"
-    assert upstream.simulator == "auto" and upstream.api_key_env == "CRYPTOCOMPARE_API_KEY"
+    assert upstream.needs_key and upstream.api_key_env == "CRYPTOCOMPARE_API_KEY"
     assert config.redis.url is None and config.health.listen == "127.0.0.1:8080"
 
 

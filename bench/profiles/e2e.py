@@ -52,13 +52,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("protocol", choices=("cc", "cw"), nargs="?", default="cc")
     parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument(
+        "--pace",
+        type=int,
+        default=0,
+        metavar="RATE",
+        help="profile a paced run at RATE events/s for 8 s instead of a blast",
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     sizes = Sizes(0, args.events, 20_000, (), 0.0, 0.0, 0, 0)
     cores = Cores()
     cores.pin_self()
     valkey = Valkey()
-    out = HERE / f"{args.protocol}_e2e.txt"
+    out = HERE / f"{args.protocol}_e2e{f'_paced_{args.pace}' if args.pace else ''}.txt"
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         pre_built = sizes.warmup + sizes.events
@@ -75,9 +82,14 @@ def main() -> int:
                  "--nonblocking", "--output", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-            blaster.command(f"BLAST {sizes.events // per_frame}")
-            blaster.sent(600.0)
-            wait_for_entries(client, TOPIC, base + sizes.events, "blast", gateway.pid)
+            if args.pace:
+                blaster.command(f"PACE {args.pace} 8")
+                expected = base + args.pace * 8 // per_frame * per_frame
+                wait_for_entries(client, TOPIC, expected, "paced run", gateway.pid)
+            else:
+                blaster.command(f"BLAST {sizes.events // per_frame}")
+                blaster.sent(600.0)
+                wait_for_entries(client, TOPIC, base + sizes.events, "blast", gateway.pid)
             recorder.send_signal(2)
             recorder.wait(60)
             out.write_text(summarise(raw))
