@@ -42,7 +42,7 @@ def test_applied_changes_become_entries_and_latest() -> None:
     latest = [e for e in events if isinstance(e, Latest)]
     assert latest[-1].topic == latest_key("book.kraken.btceur") == "book:kraken.btceur"
     state = json.loads(latest[-1].render())
-    assert state == {"topic": "book.kraken.btceur", "seq": 11, "ts": 11, "in_sync": True,
+    assert state == {"topic": "book.kraken.btceur", "source": "cw", "seq": 11, "ts": 11, "in_sync": True,
                      "bids": [["100.5", "4"], ["100", "1"]], "asks": []}  # fmt: skip
 
 
