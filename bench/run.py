@@ -812,6 +812,9 @@ def table(report: dict[str, Any]) -> str:
         f"other processes' CPU (cores): {busy['before']} just before the run; "
         f"during: {load or '-'}; {busy['after']} just after"
     )
+    steal = ", ".join(f"{n} {c}" for n, c in report.get("steal_cores_during", {}).items())
+    if steal:
+        lines.append(f"of which hypervisor steal (cores): {steal}")
     suspect = [name for name, cores in during.items() if cores > BUSY_WARNING]
     if busy["before"] > BUSY_WARNING or suspect:
         lines.append(
@@ -937,6 +940,7 @@ def _attempt(
     load: dict[str, float],
     live_pids: Callable[[], list[int]],
     action: Callable[[], Any],
+    steal: dict[str, float] | None = None,
 ) -> Any:
     """Run one figure; record a failure's reason, and others' CPU while it ran."""
     meter = LoadMeter(live_pids)
@@ -949,6 +953,8 @@ def _attempt(
         return None
     finally:
         load[name] = meter.others()
+        if steal is not None:
+            steal[name] = meter.steal()
         if load[name] > BUSY_WARNING:
             log(f"WARNING: other processes used {load[name]} cores during {name}")
 
@@ -981,7 +987,7 @@ class LoadMeter:
         self._live_pids = live_pids
         self._start = self._sample()
 
-    def _sample(self) -> tuple[float, float, float]:
+    def _sample(self) -> tuple[float, float, float, float]:
         import resource
 
         ticks = os.sysconf("SC_CLK_TCK")
@@ -994,13 +1000,23 @@ class LoadMeter:
         for pid in self._live_pids():
             with suppress(OSError):
                 ours += cpu_seconds(pid)
-        return time.monotonic(), busy, ours
+        return time.monotonic(), busy, ours, values[7] / ticks
 
     def others(self) -> float:
         """Average cores' worth of CPU others used since this meter was made."""
-        wall0, busy0, ours0 = self._start
-        wall1, busy1, ours1 = self._sample()
+        wall0, busy0, ours0, _ = self._start
+        wall1, busy1, ours1, _ = self._sample()
         return round(max(0.0, (busy1 - busy0) - (ours1 - ours0)) / max(wall1 - wall0, 1e-9), 2)
+
+    def steal(self) -> float:
+        """Average cores' worth of time the hypervisor ran something else on our CPUs.
+
+        Part of ``others``; shown apart because it comes in slices of milliseconds that
+        stall whatever was running, which is what a latency tail is made of here.
+        """
+        wall0, _, _, steal0 = self._start
+        wall1, _, _, steal1 = self._sample()
+        return round((steal1 - steal0) / max(wall1 - wall0, 1e-9), 3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1047,12 +1063,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         layout = "single core: nothing pinned"
     valkey: Valkey | None = None
     load: dict[str, float] = {}
+    steal: dict[str, float] = {}
 
     def live_pids() -> list[int]:
         return [valkey.pid] if valkey is not None else []
 
     def attempt(name: str, action: Callable[[], Any]) -> Any:
-        return _attempt(name, errors, load, live_pids, action)
+        return _attempt(name, errors, load, live_pids, action, steal)
 
     with tempfile.TemporaryDirectory(prefix="feedgate-bench-") as tmp:
         workdir = Path(tmp)
@@ -1106,6 +1123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "layout": layout,
         "background_busy_cores": background,
         "others_cores_during": load,
+        "steal_cores_during": steal,
         "peer_requirement": PEER_REQUIREMENT,
         "targets": TARGETS,
         "results": results,

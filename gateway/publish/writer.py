@@ -284,6 +284,7 @@ class StreamWriter:
         buffer = self._buffer
         inflight = self._inflight
         acks = asyncio.create_task(self._acks(reader, inflight))
+        acks.add_done_callback(lambda _: self._wakeup.set())  # its failure wakes the pump
         self._stream = writer
         try:
             while True:
@@ -296,9 +297,7 @@ class StreamWriter:
                     if self._closing and not buffer and not inflight:
                         return
                     self._wakeup.clear()
-                    waiter = asyncio.ensure_future(self._wakeup.wait())
-                    await asyncio.wait((waiter, acks), return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
+                    await self._wakeup.wait()  # the reply reader sets it when it ends, too
                     continue
                 self._write_batch(writer)
                 if writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
