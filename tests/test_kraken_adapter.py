@@ -703,6 +703,16 @@ def test_bridge_attributes() -> None:
         KrakenBridge(BridgeSettings(upstream="kraken"), book_depth=27)
 
 
+def test_subscription_depth_comes_from_the_settings() -> None:
+    """The config's subscription_depth reaches the book subscription; a bad one is refused."""
+    bridge = KrakenBridge(BridgeSettings(upstream="kraken", subscription_depth=100))
+    frames = bridge.subscribe([parse_topic("book.kraken.btcusd")])
+    assert [json.loads(f)["params"]["depth"] for f in frames] == [100]
+    assert KrakenBridge(BridgeSettings(upstream="kraken")).book_depth == 25
+    with pytest.raises(ValueError, match=r"subscription_depth must be one of .* not 27"):
+        KrakenBridge(BridgeSettings(upstream="kraken", subscription_depth=27))
+
+
 # --- fuzz: feed never raises ------------------------------------------------------------------
 
 KINDS = frozenset({"invalid_json", "invalid_utf8", "invalid_message", "missing_type",
