@@ -71,6 +71,17 @@ async def any_reachable(addresses: Sequence[tuple[str, int]], timeout: float) ->
     return False
 
 
+def _probe(addresses: Sequence[tuple[str, int]], timeout: float) -> bool:
+    """any_reachable on a loop of its own, closed without waiting for name lookups still
+    running in its executor (asyncio.run would: an offline resolver can take far longer
+    than ``timeout`` to give up)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(any_reachable(addresses, timeout))
+    finally:
+        loop.close()
+
+
 def simulated(config: Config, environ: Mapping[str, str] | None = None) -> Config:
     """The same config with every upstream that would run served by its simulator
     (one left out for want of its key stays left out)."""
@@ -88,7 +99,7 @@ def fallback_to_sim(
 ) -> tuple[Config, str | None]:
     """The config to run, and the one line to print when it had to fall back."""
     addresses = endpoints(config, environ)
-    if not addresses or asyncio.run(any_reachable(addresses, timeout)):
+    if not addresses or _probe(addresses, timeout):
         return config, None
     names = ", ".join(f"{host}:{port}" for host, port in addresses)
     line = (

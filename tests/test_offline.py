@@ -112,3 +112,31 @@ def test_route_to_a_left_out_upstream_is_refused() -> None:
 
     refused = Router({}, {"index": "cryptocompare"}, {}).route(parse_topic("index.cccagg.btcusd"))
     assert isinstance(refused, NoRoute) and "not running" in str(refused)
+
+
+def test_a_hanging_name_lookup_does_not_hold_up_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An offline resolver that never answers: the fallback is decided at the timeout."""
+    import threading
+
+    release = threading.Event()
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kwargs: object) -> object:
+        if host != "feeds.example.invalid":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        looked_up.append(host)
+        release.wait(30)
+        raise socket.gaierror("no resolver")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    text = CONFIG.format(kraken=free_port(), binance=free_port()).replace(
+        "ws://127.0.0.1:", "ws://feeds.example.invalid:", 1
+    )
+    config = parse_config(text, "test", {})
+    try:
+        chosen, line = fallback_to_sim(config, {}, timeout=0.5)
+        assert looked_up and not release.is_set(), "decided while the lookup still hangs"
+        assert line is not None and chosen.upstreams["kraken"].simulator == "always"
+    finally:
+        release.set()
