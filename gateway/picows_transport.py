@@ -9,6 +9,7 @@ reassembled here; pings are answered by ``picows`` itself.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Callable
 
@@ -30,6 +31,13 @@ from gateway.errors import ConnectError, ConnectionClosed
 from gateway.transport import Connection
 
 _DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
+#: The upstream socket's receive buffer. picows grows its read buffer without bound and
+#: decodes whatever one read returns in one callback; a loopback socket's autotuned
+#: buffer holds megabytes, so a burst would hold the loop (the Redis writer, its reply
+#: reader, the health server) for seconds. This bounds one read to about 1 MiB (the
+#: kernel doubles the value): tens of milliseconds of frames, and still ~10 MB/s at a
+#: 100 ms round trip.
+RECEIVE_BUFFER = 512 * 1024
 
 
 class _Listener(WSListener):
@@ -150,4 +158,7 @@ class PicowsTransport:
         except (OSError, TimeoutError, WSError) as exc:
             raise ConnectError(f"cannot connect: {type(exc).__name__}") from None
         assert isinstance(listener, _Listener)
+        sock = transport.underlying_transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         return PicowsConnection(transport, listener)
