@@ -30,7 +30,7 @@ from gateway.bridge import Handshake
 from gateway.errors import ConnectError, ConnectionClosed
 from gateway.transport import Connection
 
-_DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
+_DATA = (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION)  # parts of messages
 #: The upstream socket's receive buffer. picows grows its read buffer without bound and
 #: decodes whatever one read returns in one callback; a loopback socket's autotuned
 #: buffer holds megabytes, so a burst would hold the loop (the Redis writer, its reply
@@ -58,7 +58,7 @@ class _Listener(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
-        if kind in _DATA or kind == WSMsgType.CONTINUATION:
+        if kind in _DATA:
             if not frame.fin:
                 self._parts.append(frame.get_payload_as_bytes())
                 return

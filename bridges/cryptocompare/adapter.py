@@ -89,6 +89,9 @@ def _text(value: str | int | None) -> str | None:
     return value if value is None or isinstance(value, str) else str(value)
 
 
+#: Trade flags (§3.1) & 3 → the taker's side: 1 sell, 2 buy (1 wins if both are set).
+_TAKER_SIDE = ("unknown", "sell", "buy", "sell")
+
 class CryptoCompareBridge:
     """Bridge for the CryptoCompare streamer v2 JSON protocol."""
 
@@ -105,6 +108,7 @@ class CryptoCompareBridge:
         self.source = settings.source or settings.upstream
         self._api_key = settings.api_key
         self._markets: dict[tuple[str, str, str, str], Market] = {}
+        self._trade_markets: dict[tuple[str, str, str], Market] = {}  # by (M, FSYM, TSYM)
         self._sub_topics: dict[str, str] = {}
         self._tickers: dict[str, Ticker] = {}
         self._spreads: dict[str, Spread] = {}
@@ -228,7 +232,12 @@ class CryptoCompareBridge:
         return market
 
     def _on_trade(self, m: TradeMsg, recv_ts: int, events: list[Event], _: list[Signal]) -> None:
-        topic, exchange, base, quote = self._market("trades", m.M, m.FSYM, m.TSYM)
+        """The hot path of the JSON feed: one call per trade, so kept to plain steps."""
+        where = (m.M, m.FSYM, m.TSYM)
+        market = self._trade_markets.get(where)
+        if market is None:
+            market = self._trade_markets[where] = self._market("trades", *where)
+        topic, exchange, base, quote = market
         trade_id = m.ID if isinstance(m.ID, str) else str(m.ID)
         if not self._recent_trades.first_time(topic, trade_id):
             return  # replayed on (re)subscribe (§3.1): published already
@@ -244,10 +253,10 @@ class CryptoCompareBridge:
                 recv_ts=recv_ts,
                 price=plain(m.P),
                 amount=plain(m.Q),
-                side="sell" if flags & 1 else "buy" if flags & 2 else "unknown",
+                side=_TAKER_SIDE[flags & 3],
                 id=trade_id,
                 seq=m.CCSEQ,
-                reversed=bool(flags & 8),
+                reversed=flags & 8 != 0,
             )
         )
 
