@@ -61,7 +61,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    sizes = Sizes(0, args.events, 20_000, (), 0.0, 0.0, 0, 0)
+    sizes = Sizes(0, args.events, 20_000, (), 0.0, 0.0, 0, 0, 1)
     cores = Cores()
     cores.pin_self()
     valkey = Valkey()
