@@ -92,6 +92,7 @@ def _text(value: str | int | None) -> str | None:
 #: Trade flags (§3.1) & 3 → the taker's side: 1 sell, 2 buy (1 wins if both are set).
 _TAKER_SIDE = ("unknown", "sell", "buy", "sell")
 
+
 class CryptoCompareBridge:
     """Bridge for the CryptoCompare streamer v2 JSON protocol."""
 
