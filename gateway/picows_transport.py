@@ -9,6 +9,7 @@ reassembled here; pings are answered by ``picows`` itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import Callable
@@ -160,5 +161,7 @@ class PicowsTransport:
         assert isinstance(listener, _Listener)
         sock = transport.underlying_transport.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            # The server may have closed it already (a refusal frame, then close).
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         return PicowsConnection(transport, listener)

@@ -237,6 +237,13 @@ class Session:
                     self._gate.refused(time.monotonic())
                 delay = self._backoff.next_delay()
                 continue
+            except Exception:
+                # A transport bug must not end this upstream silently: log, count, retry.
+                self.log.exception("internal error while connecting; retrying")
+                self.state.decode_errors["internal_error"] += 1
+                self._status("connect_failed", message="internal error")
+                delay = self._backoff.next_delay()
+                continue
             try:
                 await self._serve(connection, down_since)
             except _Fatal:
