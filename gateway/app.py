@@ -98,6 +98,17 @@ class Gateway:
         self.pools: dict[str, UpstreamPool] = {}
         self.control: ControlPlane | None = None
         self.writer: StreamWriter | None = None
+        self._router: Router | None = None
+
+    def _owner(self, topic: str) -> str:
+        """The upstream a topic's entries come from, whose ``encoding`` applies to them.
+
+        Not the entries' ``source``: that is ``sim`` for every simulated upstream.
+        """
+        if topic.startswith("status."):
+            return topic.removeprefix("status.")
+        router = self._router
+        return (router.assigned.get(topic) if router is not None else None) or ""
 
     @property
     def sessions(self) -> list[Session]:
@@ -131,7 +142,8 @@ class Gateway:
         writer = StreamWriter(
             parse_redis_url(redis_url),
             StreamEncoder(
-                config.streams.maxlen_for, lambda source, ch: uses_protobuf(config, source, ch)
+                config.streams.maxlen_for,
+                lambda topic, ch: uses_protobuf(config, self._owner(topic), ch),
             ),
             max_buffer=config.redis.max_buffer,
             max_buffer_bytes=config.redis.max_buffer_bytes,
@@ -146,7 +158,7 @@ class Gateway:
                 continue
             self.pools[name] = await self._pool(name, upstream, writer)
             pinned.update(dict.fromkeys(upstream.topics, name))
-        router = Router(self.pools, config.routes, pinned)
+        router = self._router = Router(self.pools, config.routes, pinned)
         demand = Demand(config.control.grace, pinned)
         if config.control.enabled:
             self.control = ControlPlane(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import pathlib
+from typing import Any
+
 import hiredis
 import msgspec
 import pytest
+import redis
 
 from gateway.config import parse_config, uses_protobuf
 from gateway.events import EVENT_TYPES, Book, Event, Index, Status, Trade
 from gateway.publish.protobuf import ENVELOPE, ProtobufEncoder
 from gateway.publish.resp import StreamEncoder
 from proto.feedgate import events_pb2
+from tests.support import GatewayProcess, free_port, wait_for
 
 
 @pytest.mark.parametrize("cls", EVENT_TYPES, ids=lambda c: c.__name__)
@@ -65,7 +70,7 @@ def test_stream_entry_is_kind_and_pb() -> None:
     book = Book(topic="book.kraken.btceur", source="cw", exchange="kraken", base="btc",
                 quote="eur", ts=1, recv_ts=2, action="snapshot", seq=7, bids="[]", asks="[]")  # fmt: skip
     status = Status(topic="status.cw", source="cw", ts=5, state="connected")
-    encoder = StreamEncoder(lambda _: 100, lambda source, channel: channel == "book")
+    encoder = StreamEncoder(lambda _: 100, lambda topic, channel: channel == "book")
     reader = hiredis.Reader()
     reader.feed(encoder.encode([book, status])[0])
     first, second = reader.gets(), reader.gets()
@@ -104,3 +109,36 @@ encoding = "protobuf"
     assert uses_protobuf(config, "cw", "book") and not uses_protobuf(config, "cw", "trades")
     assert uses_protobuf(config, "other", "status") and not uses_protobuf(config, "other", "book")
     assert msgspec.structs.asdict(config.upstreams["cw"])["encoding"] == "protobuf"
+
+
+def test_simulated_upstream_keeps_its_encoding(redis_url: str, tmp_path: pathlib.Path) -> None:
+    """An upstream's encoding holds when its simulator serves it, though source says sim."""
+    health = free_port()
+    text = f"""
+[health]
+listen = "127.0.0.1:{health}"
+
+[upstreams.kraken]
+protocol = "kraken"
+url = "ws://127.0.0.1:1/v2"
+simulator = "always"
+simulator_rate = 200.0
+encoding = "protobuf"
+topics = ["trades.kraken.btcusd"]
+"""
+    gateway = GatewayProcess(text, tmp_path, {"REDIS_URL": redis_url})
+    client = redis.Redis.from_url(redis_url)
+    try:
+        gateway.wait_ready(health, timeout=60)
+        entries: Any = wait_for(
+            lambda: client.xrange("trades.kraken.btcusd", count=5), 30, "simulated trades"
+        )
+        status: Any = wait_for(lambda: client.xrange("status.kraken", count=1), 30, "a status")
+    finally:
+        client.close()
+        assert gateway.stop() == 0, gateway.log()
+    for _, fields in entries + status:
+        assert set(fields) == {b"kind", b"pb"}, fields
+        event = events_pb2.Event()
+        event.ParseFromString(fields[b"pb"])
+        assert event.source == "sim"

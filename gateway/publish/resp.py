@@ -53,9 +53,9 @@ class StreamEncoder:
     """Encodes event batches as ``XADD <topic> MAXLEN ~ <n> * field value …``.
 
     ``maxlen`` maps a topic's channel (its first dotted part) to the stream's
-    approximate length bound; ``protobuf`` says, from (source, channel), whether
+    approximate length bound; ``protobuf`` says, from (topic, channel), whether
     a topic's entries are ``kind`` + ``pb`` (a ``feedgate.events.Event``)
-    instead of flat fields.
+    instead of flat fields (asked once per topic).
     """
 
     def __init__(
@@ -86,7 +86,7 @@ class StreamEncoder:
             (bulk(b"XADD"), bulk(topic.encode()), bulk(b"MAXLEN"), bulk(b"~"), bulk(maxlen),
              bulk(b"*"))
         )  # fmt: skip
-        use_pb = self._protobuf is not None and self._protobuf(event.source, channel)
+        use_pb = self._protobuf is not None and self._protobuf(topic, channel)
         if not use_pb:
             self._native_prefixes[topic] = prefix
         if use_pb and self._pb is None:
