@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?=
 
-.PHONY: run test lint proto clean bench
+.PHONY: run test lint proto clean bench redis-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "feedgate needs Python 3.11 or newer")'
@@ -37,8 +37,16 @@ test: lint tests/node/node_modules/.package-lock.json
 
 # Benchmarks (bench/README.md): feedgate vs the Valkey ceiling and cryptofeed, latency,
 # decode micro-benchmarks. `make bench BENCH_ARGS=--quick` checks the harness in ~30 s.
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed redis-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# redis-cli (a consumer the tests drive) and redis-benchmark (the bench's ceiling) come
+# with Debian's redis-tools: installed when missing and this is root on Debian.
+redis-tools:
+	@command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } \
+	  || echo "redis-tools is missing (Debian: apt-get install redis-tools)" >&2
 
 # Regenerate the protobuf modules in proto/ from the .proto sources (committed;
 # tests/test_proto.py fails when they are stale).

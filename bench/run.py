@@ -59,6 +59,7 @@ PEER_KEY = "trades-BINANCE-BTC-EUR"
 CW_PER_FRAME = 10
 NS_PER_S = 1_000_000_000
 MONITOR_TS = re.compile(rb'"ts" "(\d+)"')
+MONITOR_RECV_TS = re.compile(rb'"recv_ts" "(\d+)"')
 #: No entry for this long (seconds) while waiting for a run's entries: the run failed.
 STALL = 15.0
 #: No entry for this long: the run failed even if the process is busy.
@@ -66,6 +67,9 @@ BUSY_STALL = 300.0
 #: Cores' worth of CPU used by others before or after the run that makes figures suspect.
 BUSY_WARNING = 0.15
 TARGETS = {"vs_peer": 5.0, "vs_ceiling": 0.4, "p99_ms_at_20k": 2.0}
+#: Hypervisor steal (cores' worth, on the busiest CPU) up to which a paced run is clean:
+#: one 10 ms tick of ``/proc/stat`` in a 5 s run, the finest it shows.
+CLEAN_STEAL = 0.002
 CEILING_ARGS = (
     "XADD", "trades.bench", "MAXLEN", "~", "1000000", "*", "kind", "trade", "source", "cc",
     "exchange", "kraken", "base", "btc", "quote", "eur", "ts", "1751000100120000000",
@@ -87,9 +91,10 @@ class Sizes:
     micro_events: int
     micro_repeat: int
     blasts: int = 1  # throughput runs per figure; the median one is reported
+    latency_tries: int = 1  # paced runs per rate at most: see ``paced``
 
 
-FULL = Sizes(500_000, 500_000, 20_000, (5_000, 20_000, 50_000), 6.0, 1.0, 200_000, 5, 3)
+FULL = Sizes(500_000, 500_000, 20_000, (5_000, 20_000, 50_000), 6.0, 1.0, 200_000, 5, 3, 4)
 QUICK = Sizes(50_000, 20_000, 2_000, (5_000, 20_000, 50_000), 1.0, 0.25, 20_000, 2)
 
 
@@ -186,7 +191,7 @@ class Valkey:
     def flush(self) -> None:
         """Empty the server, freeing the memory now: an asynchronous flush (Valkey's default
         lazy free) would go on freeing in a background thread into the next figure."""
-        self.client.execute_command("FLUSHALL", "SYNC")
+        self.client.execute_command("FLUSHALL", "SYNC")  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self.client.close()
@@ -496,6 +501,48 @@ class StreamTail:
         self._sock.close()
 
 
+class StealSampler:
+    """Hypervisor steal per CPU, sampled every 50 ms by a thread while a paced run lasts.
+
+    ``/proc/stat``'s steal column is time the host ran something else on this machine's
+    virtual CPUs. It comes in slices of milliseconds, and every burst in flight during
+    one is late by the slice, so it is measured over exactly the part of a run that the
+    percentiles cover.
+    """
+
+    PERIOD = 0.05
+
+    def __init__(self) -> None:
+        self._samples: list[tuple[int, list[int]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="steal")
+        self._thread.start()
+
+    @staticmethod
+    def _read() -> list[int]:
+        lines = Path("/proc/stat").read_text().splitlines()
+        return [int(line.split()[8]) for line in lines if re.match(r"cpu\d", line)]
+
+    def _run(self) -> None:
+        while True:
+            self._samples.append((time.time_ns(), self._read()))
+            if self._stop.wait(self.PERIOD):
+                break
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples.append((time.time_ns(), self._read()))
+
+    def cores(self, start_ns: int, end_ns: int) -> list[float]:
+        """Per CPU, the cores' worth of steal between the samples nearest the window."""
+        inside = [s for s in self._samples if start_ns <= s[0] <= end_ns] or self._samples
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        seconds = max((t1 - t0) / NS_PER_S, 1e-9)
+        ticks = os.sysconf("SC_CLK_TCK")
+        return [round((b - a) / ticks / seconds, 3) for a, b in zip(first, last, strict=True)]
+
+
 MONITOR_SCRIPT = """
 import os, socket, sys
 sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -529,18 +576,21 @@ class MonitorTap:
         time.sleep(0.3)  # the tap drains what Valkey already sent
         stop(self.process)
 
-    def xadds(self, key: str) -> list[tuple[int, int]]:
-        """(send time = the entry's ``ts``, Valkey's execution time) of each XADD to ``key``."""
+    def xadds(self, key: str) -> list[tuple[int, int, int]]:
+        """(send time = the entry's ``ts``, feedgate's receive time, Valkey's execution time)
+        of each XADD to ``key``."""
         marker = b'"XADD" "' + key.encode() + b'"'
-        found: list[tuple[int, int]] = []
+        found: list[tuple[int, int, int]] = []
         for line in self.path.read_bytes().split(b"\n"):
             if marker not in line:
                 continue
             match = MONITOR_TS.search(line)
-            if match is None:
+            received = MONITOR_RECV_TS.search(line)
+            if match is None or received is None:
                 continue
             seconds, micros = line[1 : line.index(b" ")].split(b".")
-            found.append((int(match.group(1)), int(seconds) * NS_PER_S + int(micros) * 1000))
+            executed = int(seconds) * NS_PER_S + int(micros) * 1000
+            found.append((int(match.group(1)), int(received.group(1)), executed))
         self.path.unlink()
         return found
 
@@ -561,6 +611,7 @@ def latency(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes
     )
     batches: list[tuple[int, list[Any]]] = []
     got = 0
+    steal = StealSampler()
     cpu0 = cpu_seconds(pid)
     blaster.command(f"PACE {rate} {seconds}")
     deadline = time.monotonic() + seconds + 120.0
@@ -581,6 +632,7 @@ def latency(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes
             cursor = entries[-1][0]
     finally:
         gc.enable()
+        steal.close()
         tail_reader.close()
         if monitor is not None:
             monitor.close()
@@ -588,15 +640,18 @@ def latency(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes
     cpu1 = cpu_seconds(pid)
     keep_from = t0 + int(sizes.latency_skip * 1e9)
     executed = monitor.xadds(TOPIC) if monitor is not None else []
-    redis_lat = [done - sent for sent, done in executed if sent >= keep_from]
+    redis_lat = [done - sent for sent, _, done in executed if sent >= keep_from]
+    in_gateway = [done - got for sent, got, done in executed if sent >= keep_from]
     read_lat: list[int] = []
     id_lat: list[int] = []
+    wire_lat: list[int] = []
     for arrived, entries in batches:
         for entry_id, fields in entries:
             sent = int(fields[fields.index(b"ts") + 1])
             if sent >= keep_from:
                 read_lat.append(arrived - sent)
                 id_lat.append((id_ms(entry_id) + 1) * 1_000_000 - sent)
+                wire_lat.append(int(fields[fields.index(b"recv_ts") + 1]) - sent)
     result: dict[str, Any] = {
         "offered_events_per_s": rate,
         "achieved_events_per_s": round(expected / max((t1 - t0) / 1e9, 1e-9)),
@@ -605,15 +660,42 @@ def latency(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes
         "samples": len(read_lat),
         "in_redis": percentiles(redis_lat),
         "in_redis_samples": len(redis_lat),
+        "gateway_to_redis": percentiles(in_gateway),
         "read": percentiles(read_lat),
         "entry_id_upper_bound": percentiles(id_lat),
+        "to_gateway": percentiles(wire_lat),
         "gateway_cpu_us_per_event": round((cpu1 - cpu0) * 1e6 / max(expected, 1), 2),
         "gateway_cpu_util": round((cpu1 - cpu0) / max((t1 - t0) / 1e9, 1e-9), 3),
+        "steal_cores_by_cpu": steal.cores(keep_from, t1),
     }
     if got < expected:
         result["error"] = f"only {got} of {expected} entries arrived"
         result["gateway_redis"] = gateway.redis_state()
     return result
+
+
+def paced(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes: Sizes,
+          per_frame: int, use_monitor: bool) -> dict[str, Any]:  # fmt: skip
+    """The paced run at ``rate`` the hypervisor disturbed least, of up to ``latency_tries``.
+
+    Steal is measured independently of the latencies (``StealSampler``), and a run is
+    repeated only while the steal during it is above ``CLEAN_STEAL``; every try is kept
+    under ``tries`` in the JSON and counted in the table.
+    """
+    tries: list[dict[str, Any]] = []
+    for _ in range(max(1, sizes.latency_tries)):
+        run = latency(gateway, valkey, blaster, rate, sizes, per_frame, use_monitor)
+        tries.append(run)
+        if "error" in run or max(run["steal_cores_by_cpu"]) <= CLEAN_STEAL:
+            break
+        log(f"  steal {max(run['steal_cores_by_cpu'])} cores > {CLEAN_STEAL}: trying again")
+    best = min(range(len(tries)), key=lambda i: max(tries[i]["steal_cores_by_cpu"]))
+    reported = dict(tries[best])
+    reported["try_reported"] = best + 1
+    reported["tries"] = [
+        {"read": t["read"], "steal_cores_by_cpu": t["steal_cores_by_cpu"]} for t in tries
+    ]
+    return reported
 
 
 def ceiling(valkey: Valkey, sizes: Sizes, cores: Cores) -> dict[str, Any]:
@@ -680,7 +762,7 @@ def run_feedgate(protocol: str, sizes: Sizes, valkey: Valkey, workdir: Path, cor
             runs = []
             for rate in sizes.rates:
                 log(f"feedgate {label}: latency at {rate} events/s for {sizes.latency_seconds}s")
-                runs.append(latency(gw, valkey, blaster, rate, sizes, per, use_monitor))
+                runs.append(paced(gw, valkey, blaster, rate, sizes, per, use_monitor))
             out["latency"] = runs
     return out
 
@@ -909,14 +991,18 @@ def table(report: dict[str, Any]) -> str:
         lines += [
             "",
             "latency (ms): send → the XREAD reply carrying the entry reaches a blocked consumer;",
-            "id p99≤: send → entry ID ms + 1 (an upper bound of the XADD, 1 ms resolution)",
+            "id p99≤: send → entry ID ms + 1 (an upper bound of the XADD, 1 ms resolution);",
+            "→gw p99: send → feedgate's receive stamp (recv_ts): the blaster, kernel and wake-up;",
+            f"steal: hypervisor steal during the run, busiest CPU (cores); a run above "
+            f"{CLEAN_STEAL} is tried again, and the least-stolen try of those shown is reported",
             f"  {'path':<10}{'offered/s':>10}{'achieved':>10}{'p50':>8}{'p99':>8}{'p99.9':>8}"
-            f"{'max':>8}{'id p99≤':>9}{'CPU µs/ev':>11}"
-            + ("   MONITOR p50/p99" if report.get("monitor") else ""),
+            f"{'max':>8}{'id p99≤':>9}{'→gw p99':>9}{'CPU µs/ev':>11}{'steal':>7}{'try':>5}"
+            + ("   MONITOR p50/p99  gw→XADD p99" if report.get("monitor") else ""),
         ]
         for path in ("json", "protobuf"):
             for run in (r.get(path) or {}).get("latency", []):
                 read, ident, mon = run["read"], run["entry_id_upper_bound"], run["in_redis"]
+                wire, gw = run.get("to_gateway", {}), run.get("gateway_to_redis", {})
                 if not read:
                     lines.append(f"  {path:<10}{_n(run['offered_events_per_s']):>10}  no samples"
                                  + (f": {run['error']}" if "error" in run else ""))  # fmt: skip
@@ -925,8 +1011,12 @@ def table(report: dict[str, Any]) -> str:
                     f"  {path:<10}{_n(run['offered_events_per_s']):>10}"
                     f"{_n(run['achieved_events_per_s']):>10}{read['p50_ms']:>8.3f}"
                     f"{read['p99_ms']:>8.3f}{read['p999_ms']:>8.3f}{read['max_ms']:>8.2f}"
-                    f"{ident['p99_ms']:>9.3f}{run['gateway_cpu_us_per_event']:>11.2f}"
+                    f"{ident['p99_ms']:>9.3f}{wire.get('p99_ms', 0.0):>9.3f}"
+                    f"{run['gateway_cpu_us_per_event']:>11.2f}"
+                    f"{max(run.get('steal_cores_by_cpu', [0.0])):>7.3f}"
+                    f"{run.get('try_reported', 1):>3}/{len(run.get('tries', [run]))}"
                     + (f"   {mon['p50_ms']:.3f}/{mon['p99_ms']:.3f}" if mon else "")
+                    + (f"{gw['p99_ms']:>13.3f}" if gw else "")
                     + (f"  {run['error']}" if "error" in run else "")
                 )
         if "latency" in errors:
