@@ -896,6 +896,21 @@ def _blasts(count: int) -> str:
     return "one blast" if count == 1 else f"the median of {count} blasts (each in the JSON)"
 
 
+def _latency_verdicts(results: dict[str, Any]) -> list[str]:
+    """The p99 target at 20k events/s, per path that has a run at that rate."""
+    limit = TARGETS["p99_ms_at_20k"]
+    verdicts = []
+    for path in ("json", "protobuf"):
+        for run in (results.get(path) or {}).get("latency", []):
+            p99 = run["read"].get("p99_ms")
+            if run["offered_events_per_s"] == 20_000 and p99 is not None:
+                verdict = "ok" if p99 <= limit else "ABOVE TARGET"
+                verdicts.append(f"{path} {p99:.3f} ms {verdict}")
+    if not verdicts:
+        return []
+    return [f"  p99 at 20,000 events/s, target ≤ {limit:g} ms: " + "; ".join(verdicts)]
+
+
 def table(report: dict[str, Any]) -> str:
     """The human-readable summary of one run."""
     m = report["machine"]
@@ -1021,6 +1036,7 @@ def table(report: dict[str, Any]) -> str:
                 )
         if "latency" in errors:
             lines.append(f"  NOT MEASURED: {errors['latency']}")
+        lines += _latency_verdicts(r)
     if "micro" in r or "micro" in errors:
         lines += ["", "micro: in-process decode + normalise + encode (µs/event, best of runs)"]
         for data in (r.get("micro") or {}).values():
