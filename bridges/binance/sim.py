@@ -37,8 +37,6 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from websockets.asyncio.server import Server, serve
-
 from bridges.binance.sim_feed import DIFF_SPEEDS, Feed
 from bridges.binance.sim_market import SymbolMarket
 from bridges.binance.sim_rest import RestApi, WeightLimiter
@@ -71,27 +69,20 @@ class BinanceSimulator(StreamServer):
             config.rest_weight_per_minute, config.rest_weight_window, config.rest_ban_seconds
         )
         super().__init__(config, RestApi(self._markets, limiter, config.geo_blocked))
-        self._server: Server | None = None
-        self._port: int | None = None
-        self._generator: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = await serve(
+        await self._listen(
             self._handler,
             self.config.host,
             self.config.port,
             process_request=self._process_request,
             create_connection=WsConnection,
-            compression=None,
             ping_interval=self.config.ping_interval or None,
             ping_timeout=self.config.pong_timeout or None,
             close_timeout=1.0,
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
         if self.config.rate > 0:
             feed = Feed(
                 self._markets,
@@ -102,20 +93,15 @@ class BinanceSimulator(StreamServer):
                 self._deliver,
                 now_us,
             )
-            self._generator = asyncio.create_task(feed.run(), name="binance-sim-feed")
+            self._in_background(feed.run(), "binance-sim-feed")
 
     async def stop(self) -> None:
-        """Close every connection (1001) and the listener; wait for all handler tasks."""
-        tasks = [t for t in (self._generator, *self._tasks) if t is not None]
-        self._generator = None
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        self._notify()
+        """Also ends the per-connection jobs still pending (delayed frames and closes)."""
+        jobs = list(self._tasks)
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await super().stop()
 
     @property
     def url(self) -> str:

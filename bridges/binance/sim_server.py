@@ -44,7 +44,7 @@ from bridges.binance.sim_session import (
     wrap,
 )
 from bridges.binance.sim_streams import Payload, Stream, dumps, scale_times
-from bridges.simbase import SimulatorBase
+from bridges.simbase import ServedSimulator
 
 log = logging.getLogger("bridges.binance.sim")
 
@@ -91,10 +91,11 @@ def now_us() -> int:
     return time.time_ns() // 1_000
 
 
-class StreamServer(SimulatorBase):
+class StreamServer(ServedSimulator):
     """Open connections, their requests and limits, REST replies and frame delivery."""
 
     def __init__(self, config: SimConfig, rest: RestApi) -> None:
+        super().__init__()
         self.config = config
         #: Completed WebSocket handshakes.
         self.connect_count = 0
@@ -106,7 +107,6 @@ class StreamServer(SimulatorBase):
         self._conns: dict[Conn, None] = {}  # ordered set of open connections
         self._tasks: set[asyncio.Task[None]] = set()
         self._silent = False
-        self._changed = asyncio.Event()
         self._attempts: deque[float] = deque()
 
     # -- introspection -----------------------------------------------------------------

@@ -71,13 +71,13 @@ import random
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -88,7 +88,7 @@ from bridges.coinbase.sim_market import (
     go_time,
     rfc3339_nanos,
 )
-from bridges.simbase import SimulatorBase
+from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -145,21 +145,18 @@ class _Conn:
     subscribed: bool = False  # has held a subscription (the subscribe deadline is met)
 
 
-class CoinbaseSimulator(SimulatorBase):
+class CoinbaseSimulator(ServedSimulator):
     """A Coinbase Advanced Trade market-data server for tests, benchmarks and demos."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
+        super().__init__()
         self.config = config = config or SimConfig()
         #: Completed WebSocket handshakes (HTTP 404/429 refusals are not counted).
         self.connect_count = 0
         #: Every client message that parsed as a JSON object, in arrival order.
         self.received: list[dict[str, object]] = []
         self._conns: dict[_Conn, None] = {}  # ordered set of open connections
-        self._server: Server | None = None
-        self._port: int | None = None
-        self._tasks: list[asyncio.Task[None]] = []
         self._silent = False
-        self._changed = asyncio.Event()
         self._market = SyntheticMarket(
             config.seed, config.products, config.book_depth, config.trades_snapshot_size
         )
@@ -172,44 +169,24 @@ class CoinbaseSimulator(SimulatorBase):
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._started_ns = time.monotonic_ns()
-        self._server = await serve(
+        await self._listen(
             self._handler,
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            compression=None,
             ping_interval=None,
             close_timeout=2.0,
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        self._started_ns = time.monotonic_ns()
         cfg = self.config
+        run = self._in_background
         if cfg.heartbeat_interval > 0:
-            self._spawn(self._heartbeats(), "coinbase-sim-heartbeats")
+            run(self._heartbeats(), "coinbase-sim-heartbeats")
         if cfg.rate > 0:
-            self._spawn(self._generate(), "coinbase-sim-generator")
-            self._spawn(self._every(cfg.candle_interval, "candles", self.send_candle), "candles")
+            run(self._generate(), "coinbase-sim-generator")
+            run(self._every(cfg.candle_interval, "candles", self.send_candle), "candles")
             batch = cfg.ticker_batch_interval
-            self._spawn(self._every(batch, "ticker_batch", self.send_ticker_batch), "batch")
-
-    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
-        self._tasks.append(asyncio.create_task(coro, name=name))
-
-    async def stop(self) -> None:
-        """Stop the generators, close every client socket (1001) and the listener."""
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        self._notify()
+            run(self._every(batch, "ticker_batch", self.send_ticker_batch), "batch")
 
     @property
     def url(self) -> str:

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -63,7 +63,7 @@ from bridges.cryptocompare.sim_market import (
     dumps,
     parse_subscription,
 )
-from bridges.simbase import SimulatorBase
+from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -135,21 +135,18 @@ def _extract_key(request: Request) -> str | None:
     return None
 
 
-class CryptoCompareSimulator(SimulatorBase):
+class CryptoCompareSimulator(ServedSimulator):
     """A CryptoCompare streamer v2 server for tests, benchmarks and demos."""
 
     def __init__(self, config: SimConfig = SimConfig()) -> None:
+        super().__init__()
         self.config = config
         #: Completed WebSocket handshakes, including connections refused with 401/429.
         self.connect_count = 0
         #: Every client message that parsed as a JSON object, in arrival order.
         self.received: list[dict[str, object]] = []
         self._conns: dict[_Conn, None] = {}  # ordered set of accepted, open connections
-        self._server: Server | None = None
-        self._port: int | None = None
-        self._generator: asyncio.Task[None] | None = None
         self._silent = False
-        self._changed = asyncio.Event()
         self._market = SyntheticMarket(config.seed)
         self._pick_rng = random.Random(config.seed)
         self._id_rng = random.Random(f"socket-ids-{config.seed}")
@@ -159,35 +156,18 @@ class CryptoCompareSimulator(SimulatorBase):
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._started_at = time.monotonic()
-        self._server = await serve(
+        await self._listen(
             self._handler,
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            compression=None,
             ping_interval=30.0,
             ping_timeout=10.0,
             close_timeout=2.0,
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        self._started_at = time.monotonic()
         if self.config.rate > 0:
-            self._generator = asyncio.create_task(self._generate(), name="cc-sim-generator")
-
-    async def stop(self) -> None:
-        """Close every client socket (1001) and the listener; wait for all handler tasks."""
-        if self._generator is not None:
-            self._generator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._generator
-            self._generator = None
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        self._notify()
+            self._in_background(self._generate(), "cc-sim-generator")
 
     @property
     def url(self) -> str:

@@ -72,7 +72,7 @@ from typing import TypeAlias
 from urllib.parse import parse_qs, urlsplit
 
 from google.protobuf.message import DecodeError
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -88,7 +88,7 @@ from bridges.cryptowatch.sim_session import (
     make_token,
     requested,
 )
-from bridges.simbase import SimulatorBase
+from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
 from proto.cryptowatch import client_pb2, stream_pb2
 
@@ -159,23 +159,20 @@ def _frame(message: stream_pb2.StreamMessage) -> bytes:
     return message.SerializeToString()
 
 
-class CryptowatchSimulator(SimulatorBase):
+class CryptowatchSimulator(ServedSimulator):
     """A Cryptowatch stream server for tests, benchmarks and demos."""
 
     def __init__(
         self, config: SimConfig = SimConfig(), *, clock_ns: Callable[[], int] = time.time_ns
     ) -> None:
+        super().__init__()
         self.config = config
         #: Completed WebSocket handshakes, including connections then refused.
         self.connect_count = 0
         #: Every client message that decoded as a ClientMessage, in arrival order.
         self.received: list[client_pb2.ClientMessage] = []
         self._conns: dict[_Conn, None] = {}  # every open connection, authenticated or not
-        self._server: Server | None = None
-        self._port: int | None = None
-        self._tasks: list[asyncio.Task[None]] = []
         self._silent = False
-        self._changed = asyncio.Event()
         self._markets = SyntheticMarkets(config.seed, clock_ns)
         self._auth = Authenticator(config.credentials, config.token_window, clock_ns)
         self._pick_rng = random.Random(f"cw-picks-{config.seed}")
@@ -185,37 +182,19 @@ class CryptowatchSimulator(SimulatorBase):
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = await serve(
+        await self._listen(
             self._handler,
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            compression=None,
             ping_interval=30.0,
             ping_timeout=10.0,
             close_timeout=2.0,
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
         if self.config.rate > 0:
-            self._tasks.append(asyncio.create_task(self._generate(), name="cw-sim-generator"))
+            self._in_background(self._generate(), "cw-sim-generator")
         if self.config.snapshot_interval > 0:
-            self._tasks.append(asyncio.create_task(self._snapshots(), name="cw-sim-snapshots"))
-
-    async def stop(self) -> None:
-        """Close every client socket (1001) and the listener; wait for all handler tasks."""
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        self._notify()
+            self._in_background(self._snapshots(), "cw-sim-snapshots")
 
     @property
     def url(self) -> str:

@@ -59,14 +59,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bridges.kraken.sim_market import BookStep, Frame, PairMarket, SyntheticMarket, dumps
 from bridges.kraken.sim_requests import Subscription
 from bridges.kraken.sim_session import Session
-from bridges.simbase import SimulatorBase
+from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
 
 __all__ = [
@@ -119,12 +119,13 @@ class _Conn:
     closing: bool = False
 
 
-class KrakenSimulator(SimulatorBase):
+class KrakenSimulator(ServedSimulator):
     """A Kraken Spot WebSocket v2 public server for tests, benchmarks and demos."""
 
     def __init__(
         self, config: SimConfig = SimConfig(), *, clock_ns: Callable[[], int] = time.time_ns
     ) -> None:
+        super().__init__()
         self.config = config
         #: Completed WebSocket handshakes.
         self.connect_count = 0
@@ -132,11 +133,7 @@ class KrakenSimulator(SimulatorBase):
         self.received: list[dict[str, object]] = []
         self._clock_ns = clock_ns
         self._conns: dict[_Conn, None] = {}  # ordered set of open connections
-        self._server: Server | None = None
-        self._port: int | None = None
-        self._generator: asyncio.Task[None] | None = None
         self._silent = False
-        self._changed = asyncio.Event()
         self._market = SyntheticMarket(config.seed, clock_ns)
         self._pick_rng = random.Random(f"kraken-picks-{config.seed}")
         self._id_rng = random.Random(f"kraken-connection-ids-{config.seed}")
@@ -144,34 +141,17 @@ class KrakenSimulator(SimulatorBase):
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = await serve(
+        await self._listen(
             self._handler,
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            compression=None,
             ping_interval=30.0,
             ping_timeout=10.0,
             close_timeout=2.0,
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
         if self.config.rate > 0:
-            self._generator = asyncio.create_task(self._generate(), name="kraken-sim-generator")
-
-    async def stop(self) -> None:
-        """Close every client socket (1001) and the listener; wait for all handler tasks."""
-        if self._generator is not None:
-            self._generator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._generator
-            self._generator = None
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        self._notify()
+            self._in_background(self._generate(), "kraken-sim-generator")
 
     @property
     def url(self) -> str:
