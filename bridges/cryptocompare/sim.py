@@ -57,14 +57,13 @@ from websockets.protocol import State
 
 from bridges.cryptocompare.sim_market import (
     InvalidSubscription,
-    JsonValue,
     Subscription,
     SyntheticMarket,
-    dumps,
     parse_subscription,
 )
 from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
+from bridges.simjson import JsonValue, dumps
 
 __all__ = [
     "CryptoCompareSimulator",

@@ -17,7 +17,6 @@ a pure function of the seed and the sequence of calls.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections import deque
@@ -26,9 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeAlias
 
-JsonValue: TypeAlias = (
-    str | int | Decimal | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
-)
+from bridges.simjson import JsonValue, dumps
+
 Frame: TypeAlias = dict[str, JsonValue]
 
 # --------------------------------------------------------------------------------------------
@@ -172,49 +170,6 @@ def parse_subscription(raw: str) -> Subscription:
             raise _unmapped(base)
         return Subscription(raw, channel, market, base, quote, period)
     raise InvalidSubscription(f"Unknown subscription channel {channel!r}.")
-
-
-# --------------------------------------------------------------------------------------------
-# JSON writer
-# --------------------------------------------------------------------------------------------
-
-
-def _encode(value: JsonValue, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(json.dumps(value))
-    elif isinstance(value, bool):
-        out.append("true" if value else "false")
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"non-finite Decimal {value!r}")
-        out.append(format(value, "f"))
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, list):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(key))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-
-
-def dumps(value: JsonValue) -> str:
-    """Compact JSON; Decimals are written as numbers with exactly their own decimals."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,11 +63,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from bridges.kraken.sim_market import BookStep, Frame, PairMarket, SyntheticMarket, dumps
+from bridges.kraken.sim_market import BookStep, Frame, PairMarket, SyntheticMarket
 from bridges.kraken.sim_requests import Subscription
 from bridges.kraken.sim_session import Session
 from bridges.simbase import ServedSimulator
 from bridges.simcli import run_until_stopped
+from bridges.simjson import dumps
 
 __all__ = [
     "KrakenSimulator",

@@ -28,7 +28,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import json
 import math
 import random
 import time
@@ -40,9 +39,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeAlias
 
-JsonValue: TypeAlias = (
-    str | int | Decimal | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
-)
+from bridges.simjson import JsonValue, dumps
+
 Frame: TypeAlias = dict[str, JsonValue]
 Level: TypeAlias = tuple[Decimal, Decimal]  # (price, qty)
 
@@ -110,46 +108,8 @@ def unsupported_pair_error(symbol: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# JSON writer, timestamps and the checksum
+# Timestamps and the checksum
 # --------------------------------------------------------------------------------------------
-
-
-def _encode(value: JsonValue, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(json.dumps(value))
-    elif isinstance(value, bool):
-        out.append("true" if value else "false")
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"non-finite Decimal {value!r}")
-        out.append(format(value, "f"))
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, list):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(key))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-
-
-def dumps(value: JsonValue) -> str:
-    """Compact JSON; Decimals are written as plain numbers with exactly their own decimals."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out)
 
 
 def rfc3339(ns: int) -> str:

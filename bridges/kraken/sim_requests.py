@@ -27,9 +27,8 @@ from bridges.kraken.sim_market import (
     DEFAULT_DEPTH,
     OHLC_INTERVALS,
     Frame,
-    JsonValue,
-    dumps,
 )
+from bridges.simjson import JsonValue, dumps
 
 MALFORMED = "Malformed request"
 UNKNOWN_METHOD = "Event(s) not found"
