@@ -641,7 +641,7 @@ def latency(gateway: Gateway, valkey: Valkey, blaster: Blaster, rate: int, sizes
     keep_from = t0 + int(sizes.latency_skip * 1e9)
     executed = monitor.xadds(TOPIC) if monitor is not None else []
     redis_lat = [done - sent for sent, _, done in executed if sent >= keep_from]
-    in_gateway = [done - got for sent, got, done in executed if sent >= keep_from]
+    in_gateway = [done - received for sent, received, done in executed if sent >= keep_from]
     read_lat: list[int] = []
     id_lat: list[int] = []
     wire_lat: list[int] = []
@@ -1018,6 +1018,7 @@ def table(report: dict[str, Any]) -> str:
             for run in (r.get(path) or {}).get("latency", []):
                 read, ident, mon = run["read"], run["entry_id_upper_bound"], run["in_redis"]
                 wire, gw = run.get("to_gateway", {}), run.get("gateway_to_redis", {})
+                steal = run.get("steal_cores_by_cpu")  # older results have none of these
                 if not read:
                     lines.append(f"  {path:<10}{_n(run['offered_events_per_s']):>10}  no samples"
                                  + (f": {run['error']}" if "error" in run else ""))  # fmt: skip
@@ -1026,10 +1027,11 @@ def table(report: dict[str, Any]) -> str:
                     f"  {path:<10}{_n(run['offered_events_per_s']):>10}"
                     f"{_n(run['achieved_events_per_s']):>10}{read['p50_ms']:>8.3f}"
                     f"{read['p99_ms']:>8.3f}{read['p999_ms']:>8.3f}{read['max_ms']:>8.2f}"
-                    f"{ident['p99_ms']:>9.3f}{wire.get('p99_ms', 0.0):>9.3f}"
-                    f"{run['gateway_cpu_us_per_event']:>11.2f}"
-                    f"{max(run.get('steal_cores_by_cpu', [0.0])):>7.3f}"
-                    f"{run.get('try_reported', 1):>3}/{len(run.get('tries', [run]))}"
+                    f"{ident['p99_ms']:>9.3f}"
+                    + (f"{wire['p99_ms']:>9.3f}" if wire else f"{'-':>9}")
+                    + f"{run['gateway_cpu_us_per_event']:>11.2f}"
+                    + (f"{max(steal):>7.3f}" if steal else f"{'-':>7}")
+                    + f"{run.get('try_reported', 1):>3}/{len(run.get('tries', [run]))}"
                     + (f"   {mon['p50_ms']:.3f}/{mon['p99_ms']:.3f}" if mon else "")
                     + (f"{gw['p99_ms']:>13.3f}" if gw else "")
                     + (f"  {run['error']}" if "error" in run else "")
